@@ -1,0 +1,184 @@
+"""Settings from the process environment and a dotenv file, validated and with secrets masked."""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from io import StringIO
+from pathlib import Path
+from typing import Literal, get_args
+from urllib.parse import urlsplit
+
+from dotenv import dotenv_values
+
+from .errors import ConfigError
+
+ListChoice = Literal["free", "paid", "all"]
+LIST_CHOICES: tuple[ListChoice, ...] = get_args(ListChoice)
+
+DEFAULT_ENV_FILE = Path(".env.local")
+PROD_ENV_FILE = Path(".env.prod")
+DEFAULT_OPENROUTER_BASE_URL = "https://openrouter.ai/api/v1"
+DEFAULT_LIST: ListChoice = "free"
+
+
+class Secret:
+    """A string that never shows itself in str(), repr() or f-strings; call reveal() to use it."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('***')"
+
+    def __str__(self) -> str:
+        return "***"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+    def __reduce__(self) -> tuple[object, ...]:
+        raise TypeError("a Secret is not picklable")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything a sync needs to know about where to read from and write to."""
+
+    convex_url: str | None
+    deploy_key: Secret | None
+    openrouter_base_url: str
+    openrouter_api_key: Secret | None
+    default_list: ListChoice
+
+
+def load_settings(
+    *,
+    env_file: Path | None = None,
+    prod: bool = False,
+    environ: Mapping[str, str] | None = None,
+    require_convex: bool = True,
+) -> Settings:
+    """Read settings: the process environment wins over the env file.
+
+    The file is `env_file` if given, else `.env.prod` with `prod`, else `.env.local` (relative
+    to the working directory). Only the default `.env.local` may be missing. An empty value
+    counts as unset.
+    """
+    if env_file is not None:
+        file_values = _read_env_file(env_file, required=True)
+    elif prod:
+        file_values = _read_env_file(PROD_ENV_FILE, required=True)
+    else:
+        file_values = _read_env_file(DEFAULT_ENV_FILE, required=False)
+    process_values = os.environ if environ is None else environ
+
+    def lookup(name: str) -> str | None:
+        for source in (process_values, file_values):
+            value = source.get(name)
+            if value is not None and value.strip():
+                return value.strip()
+        return None
+
+    convex_name = "CONVEX_URL"
+    convex_url = lookup(convex_name)
+    if convex_url is None and (fallback := lookup("NEXT_PUBLIC_CONVEX_URL")) is not None:
+        convex_name, convex_url = "NEXT_PUBLIC_CONVEX_URL", fallback
+    if convex_url is not None:
+        convex_url = validate_service_url(convex_name, convex_url)
+    elif require_convex:
+        raise ConfigError(
+            "CONVEX_URL is not set: no Convex deployment to sync into",
+            hint="set CONVEX_URL in .env.local (see .env.local.example), "
+            "or use --local to try against a local backend",
+        )
+
+    base_url = validate_service_url(
+        "OPENROUTER_BASE_URL", lookup("OPENROUTER_BASE_URL") or DEFAULT_OPENROUTER_BASE_URL
+    )
+
+    return Settings(
+        convex_url=convex_url,
+        deploy_key=_secret(lookup("CONVEX_DEPLOY_KEY")),
+        openrouter_base_url=base_url,
+        openrouter_api_key=_secret(lookup("OPENROUTER_API_KEY")),
+        default_list=parse_list_choice(lookup("SYNC_MODEL_LIST") or DEFAULT_LIST),
+    )
+
+
+def parse_list_choice(value: str) -> ListChoice:
+    """`free`, `paid` or `all` (any case); anything else is a ConfigError naming the value."""
+    normalized = value.strip().lower()
+    if normalized not in LIST_CHOICES:
+        raise ConfigError(
+            f"SYNC_MODEL_LIST must be one of free, paid, all; got {value!r}",
+            hint="fix SYNC_MODEL_LIST in the environment or the env file, "
+            "or pass --free/--paid/--all",
+        )
+    return normalized
+
+
+def validate_service_url(name: str, url: str) -> str:
+    """Return `url` without trailing `/`; only https, or http to a loopback host, is allowed."""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+        parts.port  # noqa: B018 - raises ValueError on a malformed port
+    except ValueError as exc:
+        raise ConfigError(f"{name} is not a valid URL: {url!r} ({exc})") from None
+    scheme = parts.scheme.lower()
+    if scheme not in ("http", "https") or not host:
+        raise ConfigError(
+            f"{name} must be an https:// URL with a host; got {url!r}",
+            hint=f"set {name} to something like https://example.convex.cloud",
+        )
+    if scheme == "http" and not is_loopback_host(host):
+        raise ConfigError(
+            f"{name} uses plain http:// to a non-loopback host ({host}); refusing to send "
+            "data or credentials unencrypted",
+            hint=f"use https:// in {name} (plain http is only allowed for 127.0.0.1, ::1 or "
+            "localhost)",
+        )
+    return url.rstrip("/")
+
+
+def is_loopback_host(host: str) -> bool:
+    """True for localhost, 127.0.0.0/8 and ::1."""
+    if host.lower().rstrip(".") == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def _secret(value: str | None) -> Secret | None:
+    return None if value is None else Secret(value)
+
+
+def _read_env_file(path: Path, *, required: bool) -> dict[str, str]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        if not required:
+            return {}
+        raise ConfigError(
+            f"env file {path} does not exist",
+            hint="check the --env-file path (or create .env.prod for --prod); "
+            "see .env.local.example",
+        ) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else type(exc).__name__
+        raise ConfigError(f"cannot read env file {path}: {reason}") from None
+    values = dotenv_values(stream=StringIO(text), interpolate=True)
+    return {name: value for name, value in values.items() if value is not None}
