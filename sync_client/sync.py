@@ -1,0 +1,300 @@
+"""One sync run: fetch the catalog once, map each ranked model, upsert it (or plan it), report.
+
+The store and the catalog fetcher are injected so the rules here can be tested with fakes;
+`cli.py` wires in `fetch_catalog` and `ConvexStore`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal, Protocol
+
+from sync_client.errors import ConvexCallError, ConvexUnavailableError, ExitCode
+
+if TYPE_CHECKING:
+    from sync_client.convex_store import UpsertOutcome
+
+Action = Literal["inserted", "updated"]
+PlannedAction = Literal["insert", "update", "unchanged"]
+
+#: The upsertModel arguments a dry run compares against the stored row (a field the
+#: caller omits is cleared by the mutation, so each one is compared even when absent).
+SYNCED_FIELDS: tuple[str, ...] = (
+    "modelName",
+    "provider",
+    "slug",
+    "contextWindow",
+    "isFree",
+    "inputCostPer1MTokens",
+    "outputCostPer1MTokens",
+    "maxCompletionTokens",
+    "description",
+    "openRouterCreatedAt",
+)
+
+NOT_LISTED = "not listed by OpenRouter"
+
+
+class CatalogLike(Protocol):
+    """What sync needs of `openrouter.Catalog`."""
+
+    def get(self, api_id: str) -> Any | None: ...
+
+
+class ModelStore(Protocol):
+    """What sync needs of `convex_store.ConvexStore`."""
+
+    def upsert(self, args: Mapping[str, Any]) -> UpsertOutcome: ...
+
+    def list_models(self, synced_only: bool = False) -> list[dict[str, Any]]: ...
+
+
+@dataclass(frozen=True)
+class SyncTarget:
+    """A model to sync: from a ranked list, or named with `--model` (list "extra", no rank)."""
+
+    api_id: str
+    rank: int | None
+    list_name: str
+
+
+@dataclass(frozen=True)
+class FieldChange:
+    """One field a dry run would change; `None` on a side means the field is absent."""
+
+    field: str
+    before: Any
+    after: Any
+
+
+@dataclass(frozen=True)
+class ModelResult:
+    """What happened (or, in a dry run, would happen) to one model."""
+
+    api_id: str
+    rank: int | None
+    list_name: str
+    action: Action | None = None
+    planned: PlannedAction | None = None
+    is_free: bool | None = None
+    error: str | None = None
+    changes: tuple[FieldChange, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+@dataclass
+class SyncReport:
+    """The outcome of a run; `aborted` holds the error that stopped it early, if any."""
+
+    list_synced: str
+    dry_run: bool = False
+    results: list[ModelResult] = field(default_factory=list)
+    not_attempted: list[SyncTarget] = field(default_factory=list)
+    aborted: ConvexUnavailableError | None = None
+
+    @property
+    def total(self) -> int:
+        return len(self.results) + len(self.not_attempted)
+
+    def _count(self, predicate: Callable[[ModelResult], bool]) -> int:
+        return sum(1 for result in self.results if predicate(result))
+
+    @property
+    def inserted(self) -> int:
+        return self._count(lambda r: r.action == "inserted" or r.planned == "insert")
+
+    @property
+    def updated(self) -> int:
+        return self._count(lambda r: r.action == "updated" or r.planned == "update")
+
+    @property
+    def unchanged(self) -> int:
+        return self._count(lambda r: r.planned == "unchanged")
+
+    @property
+    def errors(self) -> int:
+        return self._count(lambda r: not r.ok)
+
+    @property
+    def free(self) -> int:
+        return self._count(lambda r: r.ok and r.is_free is True)
+
+    @property
+    def paid(self) -> int:
+        return self._count(lambda r: r.ok and r.is_free is False)
+
+    @property
+    def exit_code(self) -> int:
+        if self.aborted is not None:
+            return self.aborted.exit_code
+        return ExitCode.PARTIAL if self.errors else ExitCode.OK
+
+
+def build_targets(ranked: Iterable[Any], extra_ids: Iterable[str] = ()) -> list[SyncTarget]:
+    """Ranked models in the order given, then `--model` ids not already among them (once each)."""
+    targets = [SyncTarget(model.api_id, model.rank, model.list_name) for model in ranked]
+    seen = {target.api_id for target in targets}
+    for api_id in extra_ids:
+        if api_id not in seen:
+            seen.add(api_id)
+            targets.append(SyncTarget(api_id, None, "extra"))
+    return targets
+
+
+def _default_to_args(model: Any) -> Mapping[str, Any]:
+    from sync_client.mapping import to_upsert_args
+
+    return to_upsert_args(model)
+
+
+def _describe_call_error(error: ConvexCallError) -> str:
+    """A ConvexError's `{field, message}` data reads better than its raw message."""
+    data = error.data
+    if isinstance(data, Mapping):
+        message = data.get("message")
+        field_name = data.get("field")
+        if isinstance(message, str) and isinstance(field_name, str):
+            return f"{field_name}: {message}"
+        if isinstance(message, str):
+            return message
+    return str(error)
+
+
+def _values_equal(before: Any, after: Any) -> bool:
+    # True == 1 in Python, but a flag and a number are different values here.
+    if isinstance(before, bool) or isinstance(after, bool):
+        return before is after
+    return bool(before == after)
+
+
+def plan_changes(row: Mapping[str, Any] | None, args: Mapping[str, Any]) -> tuple[FieldChange, ...]:
+    """The synced fields whose stored value differs from what upsertModel would write."""
+    changes = []
+    for name in SYNCED_FIELDS:
+        before = None if row is None else row.get(name)
+        after = args.get(name)
+        if before is None and after is None:
+            continue
+        if before is None or after is None or not _values_equal(before, after):
+            changes.append(FieldChange(name, before, after))
+    return tuple(changes)
+
+
+def _silent(_message: str) -> None:
+    return None
+
+
+@dataclass
+class _Run:
+    targets: Sequence[SyncTarget]
+    catalog: CatalogLike
+    to_args: Callable[[Any], Mapping[str, Any]]
+    progress: Callable[[str], None]
+    report: SyncReport
+
+    def mapped(self) -> Iterator[tuple[int, SyncTarget, Mapping[str, Any] | None]]:
+        """Each target with its upsert args; a model that cannot be synced yields None after
+        its error result has been recorded."""
+        for index, target in enumerate(self.targets):
+            model = self.catalog.get(target.api_id)
+            if model is None:
+                self.progress(f"[{index + 1}/{len(self.targets)}] {target.api_id}: {NOT_LISTED}")
+                self._fail(target, NOT_LISTED)
+                yield index, target, None
+                continue
+            try:
+                args = self.to_args(model)
+            except ValueError as error:
+                self._fail(target, f"cannot map OpenRouter data: {error}")
+                yield index, target, None
+                continue
+            yield index, target, args
+
+    def _fail(self, target: SyncTarget, reason: str) -> None:
+        self.report.results.append(
+            ModelResult(target.api_id, target.rank, target.list_name, error=reason)
+        )
+
+
+def sync_models(
+    targets: Sequence[SyncTarget],
+    *,
+    fetch_catalog: Callable[[], CatalogLike],
+    open_store: Callable[[], AbstractContextManager[ModelStore]],
+    list_synced: str,
+    dry_run: bool = False,
+    to_args: Callable[[Any], Mapping[str, Any]] = _default_to_args,
+    progress: Callable[[str], None] = _silent,
+) -> SyncReport:
+    """Fetch once, then upsert (or, with `dry_run`, plan) each target in order.
+
+    An OpenRouter failure propagates before the store is opened, so nothing is written.
+    A model's own failure is recorded and the run goes on; `ConvexUnavailableError` stops
+    the run and is kept in `report.aborted` with what was done so far.
+    """
+    progress("fetching the OpenRouter catalog")
+    catalog = fetch_catalog()
+    report = SyncReport(list_synced=list_synced, dry_run=dry_run)
+    run = _Run(targets, catalog, to_args, progress, report)
+    with open_store() as store:
+        if dry_run:
+            _plan(run, store)
+        else:
+            _apply(run, store)
+    return report
+
+
+def _apply(run: _Run, store: ModelStore) -> None:
+    report = run.report
+    count = len(run.targets)
+    for index, target, args in run.mapped():
+        if args is None:
+            continue
+        run.progress(f"[{index + 1}/{count}] upserting {target.api_id}")
+        try:
+            outcome = store.upsert(args)
+        except ConvexCallError as error:
+            run._fail(target, _describe_call_error(error))
+            continue
+        except ConvexUnavailableError as error:
+            report.aborted = error
+            report.not_attempted = list(run.targets[index:])
+            return
+        report.results.append(
+            ModelResult(
+                target.api_id,
+                target.rank,
+                target.list_name,
+                action=outcome.action,
+                is_free=bool(args.get("isFree")),
+            )
+        )
+
+
+def _plan(run: _Run, store: ModelStore) -> None:
+    run.progress("reading the current rows")
+    rows: dict[str, dict[str, Any]] = {}
+    # With duplicate rows for one id the mutation updates the oldest; compare against it.
+    for stored in sorted(store.list_models(), key=lambda r: r.get("_creationTime", 0)):
+        rows.setdefault(str(stored.get("apiIdentifier")), stored)
+    for _index, target, args in run.mapped():
+        if args is None:
+            continue
+        row = rows.get(target.api_id)
+        changes = plan_changes(row, args)
+        planned: PlannedAction = "insert" if row is None else "update" if changes else "unchanged"
+        run.report.results.append(
+            ModelResult(
+                target.api_id,
+                target.rank,
+                target.list_name,
+                planned=planned,
+                is_free=bool(args.get("isFree")),
+                changes=changes,
+            )
+        )
