@@ -1,0 +1,248 @@
+/** The backend: function runner, fault settings, connected sockets, HTTP API and control endpoint. */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo, Socket } from "node:net";
+import { jsonToConvex, type JSONValue, type Value } from "convex/values";
+import { WebSocketServer } from "ws";
+import { applyFaultPatch, noFaults, sleep, type FaultSettings } from "./faults.js";
+import { canonicalPath, FunctionRunner, type Outcome, type UdfType } from "./functions.js";
+import { SyncSession } from "./sync.js";
+import { convexJson, nextTs, serialize } from "./wire.js";
+
+export interface BackendOptions {
+  functionsDir: string;
+  adminKey: string;
+  port: number;
+  faults?: Partial<FaultSettings>;
+}
+
+const SYNC_PATH = /^\/api(\/[0-9.]+)?\/sync$/;
+const PING_AFTER_IDLE_MS = 10_000;
+const MAX_BODY_BYTES = 64 * 1024 * 1024;
+const VERSION = "local-backend-0.1.0";
+
+export class Backend {
+  faults: FaultSettings;
+  readonly sessions = new Set<SyncSession>();
+  /** Bumped on every committed mutation; subscriptions re-run when it moves. */
+  dataGeneration = 0;
+  private mutationCount = 0;
+  private connectionCount = 0;
+  private readonly server: Server;
+  private readonly sockets = new WebSocketServer({ noServer: true });
+  private readonly pinger: NodeJS.Timeout;
+
+  private constructor(
+    private readonly runner: FunctionRunner,
+    private readonly options: BackendOptions,
+  ) {
+    this.faults = { ...noFaults(), ...options.faults };
+    this.server = createServer((req, res) => {
+      this.route(req, res).catch((error: unknown) => {
+        sendJson(res, 500, { code: "InternalServerError", message: String(error) });
+      });
+    });
+    this.server.keepAliveTimeout = 60_000;
+    this.server.on("upgrade", (req, socket, head) => this.upgrade(req, socket as Socket, head));
+    this.pinger = setInterval(() => {
+      const idleSince = Date.now() - PING_AFTER_IDLE_MS;
+      for (const session of this.sessions) if (session.lastSentAt < idleSince) session.ping();
+    }, PING_AFTER_IDLE_MS / 2);
+    this.pinger.unref();
+    nextTs();
+  }
+
+  static async start(options: BackendOptions): Promise<Backend> {
+    const backend = new Backend(await FunctionRunner.load(options.functionsDir), options);
+    await new Promise<void>((resolve, reject) => {
+      backend.server.once("error", reject);
+      backend.server.listen(options.port, "127.0.0.1", resolve);
+    });
+    return backend;
+  }
+
+  get url(): string {
+    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+  }
+
+  isAdminKey(key: string): boolean {
+    return key === this.options.adminKey;
+  }
+
+  /** Runs a function for a socket or an HTTP request, applying injected failures. */
+  async call(udfPath: string, args: Record<string, Value>, expected: UdfType | "any", isAdmin: boolean): Promise<Outcome> {
+    const failWith = this.faults.failFunctions[canonicalPath(udfPath)];
+    const outcome = await this.runner.call(udfPath, args, { expected, isAdmin, failWith });
+    if (outcome.ok && outcome.type === "mutation") {
+      nextTs();
+      this.mutationCount += 1;
+      this.dataGeneration += 1;
+      for (const session of this.sessions) session.refresh();
+    }
+    return outcome;
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.pinger);
+    for (const client of this.sockets.clients) client.terminate();
+    this.server.closeAllConnections();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+
+  private upgrade(req: IncomingMessage, socket: Socket, head: Buffer): void {
+    const path = new URL(req.url ?? "/", "http://localhost").pathname;
+    const status = this.faults.httpErrorStatus;
+    if (!SYNC_PATH.test(path) || status !== null) {
+      const code = status ?? 404;
+      socket.end(`HTTP/1.1 ${code} Local Backend\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+      return;
+    }
+    this.sockets.handleUpgrade(req, socket, head, (ws) => {
+      this.connectionCount += 1;
+      this.sessions.add(new SyncSession(ws, this));
+    });
+  }
+
+  private async route(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const path = new URL(req.url ?? "/", "http://localhost").pathname;
+    if (path.startsWith("/_test/")) return this.control(req, res, path);
+    if (this.faults.httpErrorStatus !== null) {
+      return sendJson(res, this.faults.httpErrorStatus, { code: "InjectedFault", message: "HTTP error mode is on" });
+    }
+    await sleep(this.faults.latencyMs);
+    if (req.method === "GET" && path === "/version") return sendText(res, 200, VERSION);
+    if (req.method === "GET" && path === "/instance_name") return sendText(res, 200, "local-backend");
+    if (req.method !== "POST") return sendJson(res, 404, { code: "NotFound", message: `No route for ${req.method} ${path}` });
+
+    const auth = this.authorize(req.headers.authorization);
+    if (auth === "invalid") {
+      return sendJson(res, 401, { code: "BadAdminKey", message: "The provided admin key was invalid for this instance" });
+    }
+    const isAdmin = auth === "admin";
+    if (path === "/api/check_admin_key") {
+      return isAdmin ? sendJson(res, 200, {}) : sendJson(res, 401, { code: "BadAdminKey", message: "Not an admin key" });
+    }
+    const expected = API_ROUTES[path] ?? (path.startsWith("/api/run/") ? "any" : undefined);
+    if (expected === undefined) return sendJson(res, 404, { code: "NotFound", message: `No route for POST ${path}` });
+
+    let body: { path?: unknown; args?: unknown; format?: unknown };
+    try {
+      body = JSON.parse((await readBody(req)).toString("utf8") || "{}") as typeof body;
+    } catch {
+      return sendJson(res, 400, { code: "BadJsonBody", message: "The request body is not JSON" });
+    }
+    const udfPath = path.startsWith("/api/run/") ? runPath(path) : body.path;
+    if (typeof udfPath !== "string") return sendJson(res, 400, { code: "BadRequest", message: "Missing 'path'" });
+    const format = body.format ?? "json";
+    if (format !== "json" && format !== "convex_encoded_json") {
+      return sendJson(res, 400, { code: "BadRequest", message: `Unsupported format '${String(format)}'` });
+    }
+    let args: Value;
+    try {
+      const rawArgs = (Array.isArray(body.args) ? body.args[0] : body.args) ?? {};
+      args = jsonToConvex(rawArgs as JSONValue);
+    } catch (error) {
+      return sendJson(res, 400, { code: "BadConvexValue", message: String(error) });
+    }
+    if (canonicalPath(udfPath) === "_system/cli/modules:apiSpec" && isAdmin) {
+      const specs = await this.runner.listFunctions();
+      return sendText(res, 200, serialize({ status: "success", value: specs as unknown as JSONValue, logLines: [] }), "application/json");
+    }
+    const outcome = await this.call(udfPath, args as Record<string, Value>, expected, isAdmin);
+    const text = outcome.ok
+      ? serialize({ status: "success", value: convexJson(outcome.value), logLines: [] })
+      : serialize({
+          status: "error",
+          errorMessage: outcome.message,
+          errorData: outcome.errorData === undefined ? undefined : convexJson(outcome.errorData),
+          logLines: [],
+        });
+    return sendText(res, 200, text, "application/json");
+  }
+
+  /** `Convex <key>` (optionally `<key>:<acting-as identity>`) is admin; no header is anonymous. */
+  private authorize(header: string | undefined): "admin" | "anonymous" | "invalid" {
+    if (header === undefined || header === "") return "anonymous";
+    const match = /^Convex (.+)$/.exec(header);
+    if (match === null) return "invalid";
+    const key = match[1];
+    if (this.isAdminKey(key)) return "admin";
+    const colon = key.lastIndexOf(":");
+    return colon > 0 && this.isAdminKey(key.slice(0, colon)) ? "admin" : "invalid";
+  }
+
+  private async control(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
+    const remote = req.socket.remoteAddress ?? "";
+    if (!["127.0.0.1", "::1", "::ffff:127.0.0.1"].includes(remote)) {
+      return sendJson(res, 403, { code: "Forbidden", message: "control endpoint is loopback-only" });
+    }
+    if (path === "/_test/faults" && req.method === "GET") return sendJson(res, 200, this.faults);
+    if (path === "/_test/faults" && req.method === "POST") {
+      try {
+        const patch: unknown = JSON.parse((await readBody(req)).toString("utf8") || "{}");
+        this.faults = applyFaultPatch(this.faults, patch);
+      } catch (error) {
+        return sendJson(res, 400, { code: "BadFaults", message: error instanceof Error ? error.message : String(error) });
+      }
+      return sendJson(res, 200, this.faults);
+    }
+    if (path === "/_test/reset" && req.method === "POST") {
+      await readBody(req);
+      this.faults = noFaults();
+      await this.runner.reset();
+      this.dataGeneration += 1;
+      for (const session of this.sessions) session.refresh();
+      return sendJson(res, 200, {});
+    }
+    if (path === "/_test/stats" && req.method === "GET") {
+      return sendJson(res, 200, {
+        mutations: this.mutationCount,
+        connections: this.connectionCount,
+        openSockets: this.sessions.size,
+        rss: process.memoryUsage().rss,
+      });
+    }
+    return sendJson(res, 404, { code: "NotFound", message: `No control route ${req.method} ${path}` });
+  }
+}
+
+const API_ROUTES: Record<string, UdfType | "any"> = {
+  "/api/query": "query",
+  "/api/query_at_ts": "query",
+  "/api/mutation": "mutation",
+  "/api/action": "action",
+  "/api/function": "any",
+};
+
+/** `/api/run/mutations/activation/setActive` → `mutations/activation:setActive`. */
+function runPath(path: string): string {
+  const parts = path.slice("/api/run/".length).split("/").filter(Boolean).map(decodeURIComponent);
+  const exportName = parts.pop() ?? "default";
+  return `${parts.join("/")}:${exportName}`;
+}
+
+function readBody(req: IncomingMessage): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on("data", (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > MAX_BODY_BYTES) {
+        reject(new Error("request body too large"));
+        req.destroy();
+      } else {
+        chunks.push(chunk);
+      }
+    });
+    req.on("end", () => resolve(Buffer.concat(chunks)));
+    req.on("error", reject);
+  });
+}
+
+function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  sendText(res, status, JSON.stringify(body), "application/json");
+}
+
+function sendText(res: ServerResponse, status: number, text: string, contentType = "text/plain"): void {
+  res.writeHead(status, { "Content-Type": contentType, "Content-Length": Buffer.byteLength(text) });
+  res.end(text);
+}

@@ -1,0 +1,72 @@
+/** `npm run local-backend -- --port 0 --admin-key KEY`: start the local backend, print `ready <url>`. */
+import { dirname, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import { Backend } from "./backend.js";
+
+const USAGE = `usage: local-backend --admin-key KEY [--port N] [--functions-dir DIR]
+       [--latency-ms N] [--drop-after-messages N] [--http-error-status N]`;
+
+function numberFlag(name: string, text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < 0) {
+    console.error(`--${name} must be a whole number >= 0\n${USAGE}`);
+    process.exit(2);
+  }
+  return value;
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      port: { type: "string", default: "0" },
+      "admin-key": { type: "string" },
+      "functions-dir": { type: "string" },
+      "latency-ms": { type: "string" },
+      "drop-after-messages": { type: "string" },
+      "http-error-status": { type: "string" },
+      help: { type: "boolean" },
+    },
+  });
+  if (values.help) {
+    console.log(USAGE);
+    return;
+  }
+  const adminKey = values["admin-key"] ?? process.env.LOCAL_BACKEND_ADMIN_KEY;
+  if (!adminKey) {
+    console.error(`--admin-key (or LOCAL_BACKEND_ADMIN_KEY) is required\n${USAGE}`);
+    process.exit(2);
+  }
+  const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
+  const backend = await Backend.start({
+    functionsDir: resolve(values["functions-dir"] ?? resolve(repoRoot, "convex")),
+    adminKey,
+    port: numberFlag("port", values.port) ?? 0,
+    faults: {
+      latencyMs: numberFlag("latency-ms", values["latency-ms"]) ?? 0,
+      dropAfterMessages: numberFlag("drop-after-messages", values["drop-after-messages"]) ?? null,
+      httpErrorStatus: numberFlag("http-error-status", values["http-error-status"]) ?? null,
+    },
+  });
+  process.stdout.write(`ready ${backend.url}\n`);
+  // Function logs go to stderr so stdout stays a one-line handshake nobody has to drain.
+  console.log = console.info = console.debug = console.error;
+
+  let stopping = false;
+  const stop = (): void => {
+    if (stopping) return;
+    stopping = true;
+    backend.stop().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  process.on("SIGTERM", stop);
+  process.on("SIGINT", stop);
+}
+
+main().catch((error: unknown) => {
+  console.error(error instanceof Error ? (error.stack ?? error.message) : String(error));
+  process.exit(1);
+});
