@@ -119,7 +119,7 @@ def error_code(error: BaseException) -> str:
     """A stable snake_case code for an error: `ConvexUnavailableError` → `convex_unavailable`."""
     if not isinstance(error, SyncModelsError):
         return "unexpected"
-    name = type(error).__name__.removesuffix("Error") or "sync_models"
+    name = type(error).__name__.removesuffix("Error").replace("OpenRouter", "Openrouter")
     return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name).lower()
 
 

@@ -1,0 +1,341 @@
+"""The `sync-models` command: flags → settings → sync → rendered report and exit code.
+
+Only what `--help` needs is imported at module level; the SDK, httpx and pydantic load when
+a command runs. Running without a subcommand is the sync itself, so that later subcommands
+(`sync-models status`, …) can sit next to it without breaking `sync-models --free`.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager, nullcontext
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from sync_client.errors import ConfigError, ExitCode, SyncModelsError
+
+if TYPE_CHECKING:
+    from sync_client.convex_store import RevealsSecret
+    from sync_client.sync import ModelStore, SyncReport
+
+app = typer.Typer(
+    name="sync-models",
+    help="Sync ranked OpenRouter models into a Convex aiModels table.",
+    add_completion=False,
+    invoke_without_command=True,
+    pretty_exceptions_enable=False,
+    pretty_exceptions_show_locals=False,
+    rich_markup_mode=None,
+    subcommand_metavar="[COMMAND]",
+)
+
+DEFAULT_CONFIG_DIR = Path("convex/config")
+DEFAULT_TIMEOUT_S = 30.0
+
+
+@dataclass
+class Output:
+    """Where results and diagnostics go; scrubs known secrets from anything it prints."""
+
+    json_mode: bool = False
+    secrets: list[str] = field(default_factory=list)
+
+    def remember(self, secret: RevealsSecret | None) -> None:
+        if secret is not None and len(secret.reveal()) >= 4:
+            self.secrets.append(secret.reveal())
+            self.secrets.append(secret.reveal().rpartition("|")[2])
+
+    def scrub(self, text: str) -> str:
+        for secret in sorted(self.secrets, key=len, reverse=True):
+            if len(secret) >= 4:
+                text = text.replace(secret, "***")
+        return text
+
+    def progress(self, message: str) -> None:
+        print(self.scrub(message), file=sys.stderr, flush=True)
+
+    def data(self, text: str) -> None:
+        sys.stdout.write(self.scrub(text))
+        sys.stdout.flush()
+
+    def document(self, document: dict[str, Any]) -> None:
+        self.data(json.dumps(document, ensure_ascii=False, indent=2) + "\n")
+
+    def error(self, error: SyncModelsError) -> None:
+        """One `error:` (+ `hint:`) line on stderr, or the error document under `--json`."""
+        if self.json_mode:
+            from sync_client.report import error_document
+
+            self.document(error_document(error))
+            return
+        print(self.scrub(f"error: {error.message}"), file=sys.stderr)
+        if error.hint:
+            print(self.scrub(f"hint: {error.hint}"), file=sys.stderr)
+
+
+class UnexpectedError(SyncModelsError):
+    """A bug or an unforeseen failure, reduced to one line (no traceback, no locals)."""
+
+
+def run_guarded(output: Output, action: Callable[[], int]) -> int:
+    """Run a command body, turning every failure into one clean message and an exit code."""
+    try:
+        return action()
+    except SyncModelsError as error:
+        output.error(error)
+        return int(error.exit_code)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except Exception as error:
+        output.error(
+            UnexpectedError(
+                f"unexpected {type(error).__name__}: {error}",
+                hint="this is a bug in sync-models; please report it with the command you ran",
+            )
+        )
+        return int(ExitCode.PARTIAL)
+
+
+@dataclass(frozen=True)
+class SyncOptions:
+    """The sync command's flags, as given."""
+
+    free: bool = False
+    paid: bool = False
+    all_lists: bool = False
+    models: tuple[str, ...] = ()
+    dry_run: bool = False
+    json_output: bool = False
+    prod: bool = False
+    env_file: Path | None = None
+    config_dir: Path = DEFAULT_CONFIG_DIR
+    timeout_s: float = DEFAULT_TIMEOUT_S
+    local: bool = False
+
+
+@app.callback()
+def sync_command(
+    ctx: typer.Context,
+    free: Annotated[bool, typer.Option("--free", help="Sync the ranked free models.")] = False,
+    paid: Annotated[bool, typer.Option("--paid", help="Sync the ranked paid models.")] = False,
+    all_lists: Annotated[
+        bool, typer.Option("--all", help="Sync both lists (paid, then free).")
+    ] = False,
+    models: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--model",
+            metavar="ID",
+            help="Also sync this OpenRouter id (repeatable); alone, sync only these ids.",
+        ),
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Show what would change; write nothing.")
+    ] = False,
+    json_output: Annotated[
+        bool, typer.Option("--json", help="Print one JSON document on stdout.")
+    ] = False,
+    prod: Annotated[
+        bool, typer.Option("--prod", help="Load .env.prod instead of .env.local.")
+    ] = False,
+    env_file: Annotated[
+        Path | None, typer.Option("--env-file", metavar="PATH", help="Load this env file.")
+    ] = None,
+    config_dir: Annotated[
+        Path,
+        typer.Option(
+            "--config-dir",
+            metavar="DIR",
+            help="Directory holding topPaidModels.ts and topFreeModels.ts.",
+        ),
+    ] = DEFAULT_CONFIG_DIR,
+    timeout_s: Annotated[
+        float,
+        typer.Option(
+            "--timeout", metavar="S", min=0.1, help="Deadline for each Convex call, in seconds."
+        ),
+    ] = DEFAULT_TIMEOUT_S,
+    local: Annotated[
+        bool,
+        typer.Option("--local", help="Sync into a throwaway local backend (needs Node)."),
+    ] = False,
+) -> None:
+    """Sync ranked OpenRouter models into the Convex aiModels table.
+
+    With no list flag, SYNC_MODEL_LIST (free, paid or all; default free) picks the list.
+    """
+    options = SyncOptions(
+        free=free,
+        paid=paid,
+        all_lists=all_lists,
+        models=tuple(models or ()),
+        dry_run=dry_run,
+        json_output=json_output,
+        prod=prod,
+        env_file=env_file,
+        config_dir=config_dir,
+        timeout_s=timeout_s,
+        local=local,
+    )
+    ctx.obj = options
+    if ctx.invoked_subcommand is not None:
+        return
+    output = Output(json_mode=json_output)
+    raise typer.Exit(run_guarded(output, lambda: run_sync(options, output)))
+
+
+def chosen_list(options: SyncOptions, default: str) -> str | None:
+    """The list flag given, the default when neither a flag nor `--model` is, else None."""
+    flags = [
+        name
+        for name, given in (
+            ("free", options.free),
+            ("paid", options.paid),
+            ("all", options.all_lists),
+        )
+        if given
+    ]
+    if len(flags) > 1:
+        raise ConfigError(
+            "--free, --paid and --all are mutually exclusive",
+            hint="pick one list; add single ids with --model ID",
+        )
+    if flags:
+        return flags[0]
+    return None if options.models else default
+
+
+def run_sync(options: SyncOptions, output: Output) -> int:
+    """The sync command's body; returns the exit code."""
+    from sync_client.rankings import load_rankings
+    from sync_client.settings import load_settings, parse_list_choice
+    from sync_client.sync import build_targets
+
+    chosen_list(options, "free")  # flag conflicts are usage errors, whatever the settings
+    settings = load_settings(
+        env_file=options.env_file, prod=options.prod, require_convex=not options.local
+    )
+    output.remember(settings.deploy_key)
+    output.remember(settings.openrouter_api_key)
+    if not options.local and settings.deploy_key is None:
+        raise ConfigError(
+            "CONVEX_DEPLOY_KEY is not set: the sync functions are internal and need admin auth",
+            hint="set CONVEX_DEPLOY_KEY (Convex dashboard → Settings → Deploy keys) in .env.local",
+        )
+    choice = chosen_list(options, settings.default_list)
+    ranked = [] if choice is None else load_rankings(options.config_dir, parse_list_choice(choice))
+    targets = build_targets(ranked, options.models)
+    if choice is None:
+        label = "--model"
+    elif options.models:
+        label = f"{choice} + --model"
+    else:
+        label = choice
+
+    def fetch() -> Any:
+        import httpx
+
+        from sync_client.openrouter import fetch_catalog
+
+        return fetch_catalog(
+            settings.openrouter_base_url,
+            api_key=settings.openrouter_api_key,
+            timeout=httpx.Timeout(options.timeout_s),
+            log=output.progress,
+        )
+
+    local_context: AbstractContextManager[Any] = nullcontext()
+    if options.local:
+        from sync_client.local import run_local_backend
+
+        output.progress("starting the local backend")
+        local_context = run_local_backend()
+    with local_context as backend:
+        url = backend.url if backend is not None else settings.convex_url
+        key = backend.admin_key if backend is not None else settings.deploy_key
+        assert url is not None
+        output.remember(key)
+
+        def open_store() -> AbstractContextManager[ModelStore]:
+            return _open_store(url, key, options.timeout_s)
+
+        report = _sync(targets, fetch, open_store, label, options, output)
+        rows = None
+        if backend is not None and report.aborted is None:
+            with _open_store(url, key, options.timeout_s) as store:
+                rows = store.list_models()
+    _render(report, rows, output)
+    return report.exit_code
+
+
+@contextmanager
+def _open_store(url: str, key: RevealsSecret | None, timeout_s: float) -> Iterator[Any]:
+    from sync_client.convex_store import ConvexStore
+
+    with ConvexStore(url, key, timeout_s) as store:
+        yield store
+
+
+def _sync(
+    targets: Sequence[Any],
+    fetch: Callable[[], Any],
+    open_store: Callable[[], AbstractContextManager[ModelStore]],
+    label: str,
+    options: SyncOptions,
+    output: Output,
+) -> SyncReport:
+    from sync_client.sync import sync_models
+
+    return sync_models(
+        targets,
+        fetch_catalog=fetch,
+        open_store=open_store,
+        list_synced=label,
+        dry_run=options.dry_run,
+        progress=output.progress,
+    )
+
+
+def _render(report: SyncReport, rows: list[dict[str, Any]] | None, output: Output) -> None:
+    from sync_client.report import render_human, render_rows, report_document
+
+    if output.json_mode:
+        document = report_document(report)
+        if rows is not None:
+            document["localRows"] = rows
+        output.document(document)
+        return
+    output.data(render_human(report))
+    if rows is not None:
+        output.data("\nRows in the local backend:\n" + render_rows(rows))
+    if report.aborted is not None:
+        output.error(report.aborted)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Console entry point: also reports usage errors as JSON when `--json` was asked for."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    try:
+        result = app(args=args, prog_name="sync-models", standalone_mode=False)
+    except typer.TyperException as error:
+        # Click's usage errors (unknown option, bad value) carry their own exit code (2).
+        code = int(getattr(error, "exit_code", ExitCode.USAGE))
+        format_message = getattr(error, "format_message", None)
+        message = format_message() if callable(format_message) else str(error)
+        if "--json" in args:
+            Output(json_mode=True).error(ConfigError(message, hint="see sync-models --help"))
+        elif callable(show := getattr(error, "show", None)):
+            show()
+        else:
+            print(f"error: {message}", file=sys.stderr)
+        sys.exit(code)
+    except typer.Abort:
+        print("aborted", file=sys.stderr)
+        sys.exit(130)
+    sys.exit(result if isinstance(result, int) else 0)
