@@ -88,10 +88,11 @@ def run_local_backend(*, startup_timeout_s: float = 60.0) -> Iterator[LocalBacke
     root = project_root()
     npm = _check_node(root)
     admin_key = LocalSecret("local|" + secrets.token_hex(24))
-    command = [npm, "run", "--silent", "local-backend", "--", "--port", "0"]
+    # The key goes through the environment, not argv, where `ps` would show it.
     process = subprocess.Popen(
-        [*command, "--admin-key", admin_key.reveal()],
+        [npm, "run", "--silent", "local-backend", "--", "--port", "0"],
         cwd=root,
+        env={**os.environ, "LOCAL_BACKEND_ADMIN_KEY": admin_key.reveal()},
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

@@ -159,7 +159,7 @@ def _describe_call_error(error: ConvexCallError) -> str:
         message = data.get("message")
         field_name = data.get("field")
         if isinstance(message, str) and isinstance(field_name, str):
-            return f"{field_name}: {message}"
+            return message if message.startswith(field_name) else f"{field_name}: {message}"
         if isinstance(message, str):
             return message
     return str(error)
