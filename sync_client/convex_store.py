@@ -117,18 +117,24 @@ class ConvexStore:
         for start in range(0, len(items), BATCH_SIZE):
             chunk = [dict(item) for item in items[start : start + BATCH_SIZE]]
             response = self._mutation(UPSERT_MODELS, {"models": chunk})
-            for item in response["results"]:
-                results.append(
-                    BatchItemResult(
-                        api_identifier=item["apiIdentifier"],
-                        ok=bool(item["ok"]),
-                        action=item.get("action"),
-                        id=None if item.get("id") is None else str(item["id"]),
-                        error=None if item.get("error") is None else self._redact(item["error"]),
-                        data=item.get("data"),
-                    )
-                )
+            # The contract says `{results: [...]}`; the deployed function returns the bare array.
+            items = response["results"] if isinstance(response, dict) else response
+            results.extend(self._batch_item(item) for item in items)
         return results
+
+    def _batch_item(self, item: Mapping[str, Any]) -> BatchItemResult:
+        error = item.get("error")
+        data = item.get("data")
+        if isinstance(error, Mapping):  # the error data object itself, `{code, field?, message}`
+            data, error = error, error.get("message")
+        return BatchItemResult(
+            api_identifier=item["apiIdentifier"],
+            ok=bool(item["ok"]),
+            action=item.get("action"),
+            id=None if item.get("id") is None else str(item["id"]),
+            error=None if error is None else self._redact(str(error)),
+            data=data,
+        )
 
     def list_models(self, synced_only: bool = False) -> list[dict[str, Any]]:
         """The aiModels rows (only those synced from OpenRouter with `synced_only`)."""
