@@ -61,9 +61,9 @@ class FakeStore:
         self.calls.append(api_id)
         if api_id in self.reject:
             raise self.reject[api_id]
-        action = "updated" if api_id in self.rows else "inserted"
+        existed = api_id in self.rows
         self.rows[api_id] = {**self.rows.get(api_id, {"isActive": False}), **args}
-        return UpsertOutcome(action=action, id=f"id-{api_id}")
+        return UpsertOutcome(action="updated" if existed else "inserted", id=f"id-{api_id}")
 
     def list_models(self, synced_only: bool = False) -> list[dict[str, Any]]:
         self.calls.append("list")
