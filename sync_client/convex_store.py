@@ -171,6 +171,7 @@ class ConvexStore:
         if client is None:
             raise RuntimeError("ConvexStore is closed")
         method: Callable[[str, dict[str, Any]], Any] = getattr(client, kind)
+        self._check_thread()
         try:
             with self._deadline():
                 return method(name, args)
@@ -191,17 +192,19 @@ class ConvexStore:
                 ) from None
             raise ConvexCallError(f"{name} failed: {message}") from None
 
+    def _check_thread(self) -> None:
+        if self.timeout_s is not None and threading.current_thread() is not threading.main_thread():
+            raise RuntimeError(
+                "ConvexStore enforces its deadline with SIGALRM, which works only on the main "
+                "thread; call it from there or pass timeout_s=None"
+            )
+
     @contextmanager
     def _deadline(self) -> Iterator[None]:
         timeout = self.timeout_s
         if timeout is None:
             yield
             return
-        if threading.current_thread() is not threading.main_thread():
-            raise RuntimeError(
-                "ConvexStore enforces its deadline with SIGALRM, which works only on the main "
-                "thread; call it from there or pass timeout_s=None"
-            )
         armed = True
 
         def on_alarm(_signum: int, _frame: FrameType | None) -> None:

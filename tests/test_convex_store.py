@@ -1,0 +1,191 @@
+"""ConvexStore over real sockets: the local backend, a closed port, a server that never answers."""
+
+from __future__ import annotations
+
+import signal
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from sync_client.convex_store import ConvexStore
+from sync_client.errors import ConfigError, ConvexCallError, ConvexUnavailableError
+from sync_client.settings import Secret
+
+MODEL: dict[str, Any] = {
+    "apiIdentifier": "acme/widget-1",
+    "modelName": "Acme: Widget 1",
+    "provider": "acme",
+    "slug": "acme-widget-1",
+    "isFree": False,
+    "contextWindow": 131072,
+    "inputCostPer1MTokens": 0.2,
+    "outputCostPer1MTokens": 3.0,
+}
+WRONG_KEY = Secret("prod:wrong-deployment|0123456789abcdef0123456789abcdef")
+
+
+def admin_key(backend: Any) -> Secret:
+    key = backend.admin_key
+    return key if isinstance(key, Secret) else Secret(str(key))
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+    return port
+
+
+@pytest.fixture
+def silent_server() -> Iterator[str]:
+    """Accepts TCP connections and never says a word: the SDK waits forever without a deadline."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    accepted: list[socket.socket] = []
+    stop = threading.Event()
+
+    def accept() -> None:
+        listener.settimeout(0.1)
+        while not stop.is_set():
+            try:
+                accepted.append(listener.accept()[0])
+            except OSError:
+                continue
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{listener.getsockname()[1]}"
+    stop.set()
+    thread.join()
+    for connection in accepted:
+        connection.close()
+    listener.close()
+
+
+def assert_unavailable_within(store: ConvexStore, timeout_s: float, secret: Secret) -> str:
+    started = time.monotonic()
+    with pytest.raises(ConvexUnavailableError) as caught:
+        store.list_models()
+    elapsed = time.monotonic() - started
+    assert timeout_s * 0.9 <= elapsed < timeout_s + 1.5
+    message = str(caught.value)
+    assert f"within {timeout_s:g} s" in message and store.host in message
+    assert secret.reveal() not in message + str(caught.value.hint)
+    assert "0123456789abcdef" not in message
+    return message
+
+
+def test_a_closed_port_is_unavailable_after_the_deadline() -> None:
+    with ConvexStore(f"http://127.0.0.1:{free_port()}", WRONG_KEY, timeout_s=1.0) as store:
+        assert_unavailable_within(store, 1.0, WRONG_KEY)
+
+
+def test_a_server_that_never_answers_is_unavailable_after_the_deadline(silent_server: str) -> None:
+    previous_handler = signal.getsignal(signal.SIGALRM)
+    with ConvexStore(silent_server, WRONG_KEY, timeout_s=1.0) as store:
+        assert_unavailable_within(store, 1.0, WRONG_KEY)
+    assert signal.getsignal(signal.SIGALRM) is previous_handler
+    assert signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)
+
+
+def test_the_deadline_needs_the_main_thread() -> None:
+    store = ConvexStore(f"http://127.0.0.1:{free_port()}", None, timeout_s=1.0)
+    errors: list[BaseException] = []
+
+    def call() -> None:
+        try:
+            store.list_models()
+        except BaseException as error:
+            errors.append(error)
+
+    thread = threading.Thread(target=call)
+    thread.start()
+    thread.join(timeout=10)
+    assert len(errors) == 1 and isinstance(errors[0], RuntimeError)
+    assert "main thread" in str(errors[0])
+    store.close()
+
+
+def test_bad_urls_are_config_errors_and_the_repr_hides_the_key() -> None:
+    with pytest.raises(ConfigError):
+        ConvexStore("not a url", None)
+    store = ConvexStore("https://happy-otter-123.convex.cloud", WRONG_KEY)
+    assert WRONG_KEY.reveal() not in repr(store)
+    store.close()
+    with pytest.raises(RuntimeError, match="closed"):
+        store.list_models()
+
+
+# --- against the local backend ----------------------------------------------------------------
+
+
+def test_upsert_inserts_then_updates_and_list_reads_the_row(backend: Any) -> None:
+    with ConvexStore(backend.url, admin_key(backend), timeout_s=10) as store:
+        first = store.upsert(MODEL)
+        second = store.upsert({**MODEL, "outputCostPer1MTokens": 2.5})
+        assert (first.action, second.action) == ("inserted", "updated")
+        assert first.id == second.id
+        (row,) = store.list_models()
+    assert row["apiIdentifier"] == MODEL["apiIdentifier"]
+    assert row["outputCostPer1MTokens"] == 2.5
+    assert row["isActive"] is False and row["syncedFromOpenRouter"] is True
+
+
+def test_set_active_returns_the_row_and_unknown_ids_carry_the_error_data(backend: Any) -> None:
+    with ConvexStore(backend.url, admin_key(backend), timeout_s=10) as store:
+        store.upsert(MODEL)
+        row = store.set_active(MODEL["apiIdentifier"], True)
+        assert row["isActive"] is True
+        store.upsert(MODEL)
+        assert store.list_models()[0]["isActive"] is True
+        with pytest.raises(ConvexCallError) as caught:
+            store.set_active("nobody/none", True)
+    assert caught.value.data["apiIdentifier"] == "nobody/none"
+
+
+def test_a_rejected_value_is_a_call_error_naming_the_field(backend: Any) -> None:
+    with ConvexStore(backend.url, admin_key(backend), timeout_s=10) as store:
+        with pytest.raises(ConvexCallError) as caught:
+            store.upsert({**MODEL, "inputCostPer1MTokens": -1})
+        assert caught.value.data["field"] == "inputCostPer1MTokens"
+        with pytest.raises(ConvexCallError, match="Validator"):
+            store.upsert({**MODEL, "isFree": "yes"})
+        assert store.list_models() == []
+
+
+def test_upsert_many_lands_good_items_and_reports_bad_ones(backend: Any) -> None:
+    items = [MODEL, {**MODEL, "apiIdentifier": "acme/bad", "contextWindow": 0}]
+    with ConvexStore(backend.url, admin_key(backend), timeout_s=10) as store:
+        good, bad = store.upsert_many(items)
+        assert good.ok and good.action == "inserted" and good.id
+        assert not bad.ok and bad.api_identifier == "acme/bad"
+        assert "contextWindow" in str(bad.error)
+        assert [row["apiIdentifier"] for row in store.list_models()] == ["acme/widget-1"]
+
+
+def test_without_a_deploy_key_the_internal_functions_are_refused(backend: Any) -> None:
+    with (
+        ConvexStore(backend.url, None, timeout_s=10) as store,
+        pytest.raises(ConvexUnavailableError, match="Could not find public function") as caught,
+    ):
+        store.list_models()
+    assert "CONVEX_DEPLOY_KEY" in str(caught.value.hint)
+
+
+def test_a_wrong_deploy_key_is_unavailable_after_the_deadline(backend: Any) -> None:
+    with ConvexStore(backend.url, WRONG_KEY, timeout_s=1.5) as store:
+        assert_unavailable_within(store, 1.5, WRONG_KEY)
+
+
+def test_a_function_that_throws_is_a_call_error(backend: Any) -> None:
+    backend.set_faults(failFunctions={"mutations/syncModels:upsertModel": "disk on fire"})
+    with (
+        ConvexStore(backend.url, admin_key(backend), timeout_s=10) as store,
+        pytest.raises(ConvexCallError, match="disk on fire"),
+    ):
+        store.upsert(MODEL)
