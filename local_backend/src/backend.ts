@@ -13,11 +13,13 @@ export interface BackendOptions {
   adminKey: string;
   port: number;
   faults?: Partial<FaultSettings>;
+  /** A socket that has sent nothing for this long gets a Ping (Convex: well under 30 s). */
+  pingIntervalMs?: number;
 }
 
 const SYNC_PATH = /^\/api(\/[0-9.]+)?\/sync$/;
-const PING_AFTER_IDLE_MS = 10_000;
 const MAX_BODY_BYTES = 64 * 1024 * 1024;
+const SYSTEM_API_SPEC = "_system/cli/modules:apiSpec";
 const VERSION = "local-backend-0.1.0";
 
 export class Backend {
@@ -26,6 +28,7 @@ export class Backend {
   /** Bumped on every committed mutation; subscriptions re-run when it moves. */
   dataGeneration = 0;
   private mutationCount = 0;
+  private messagesTowardsDrop = 0;
   private connectionCount = 0;
   private readonly server: Server;
   private readonly sockets = new WebSocketServer({ noServer: true });
@@ -43,10 +46,11 @@ export class Backend {
     });
     this.server.keepAliveTimeout = 60_000;
     this.server.on("upgrade", (req, socket, head) => this.upgrade(req, socket as Socket, head));
+    const pingIntervalMs = options.pingIntervalMs ?? 10_000;
     this.pinger = setInterval(() => {
-      const idleSince = Date.now() - PING_AFTER_IDLE_MS;
-      for (const session of this.sessions) if (session.lastSentAt < idleSince) session.ping();
-    }, PING_AFTER_IDLE_MS / 2);
+      const idleSince = Date.now() - pingIntervalMs;
+      for (const session of this.sessions) if (session.lastSentAt <= idleSince) session.ping();
+    }, Math.max(10, pingIntervalMs / 2));
     this.pinger.unref();
     nextTs();
   }
@@ -64,13 +68,35 @@ export class Backend {
     return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
   }
 
+  /**
+   * Counts one client message against `dropAfterMessages` (messages on any socket since
+   * the fault was set); true for the message that reaches it, which clears the fault.
+   */
+  countMessageTowardsDrop(): boolean {
+    if (this.faults.dropAfterMessages === null) return false;
+    this.messagesTowardsDrop += 1;
+    if (this.messagesTowardsDrop < this.faults.dropAfterMessages) return false;
+    this.faults = { ...this.faults, dropAfterMessages: null };
+    return true;
+  }
+
+  private setFaults(faults: FaultSettings): void {
+    this.faults = faults;
+    this.messagesTowardsDrop = 0;
+  }
+
   isAdminKey(key: string): boolean {
     return key === this.options.adminKey;
   }
 
   /** Runs a function for a socket or an HTTP request, applying injected failures. */
   async call(udfPath: string, args: Record<string, Value>, expected: UdfType | "any", isAdmin: boolean): Promise<Outcome> {
-    const failWith = this.faults.failFunctions[canonicalPath(udfPath)];
+    const path = canonicalPath(udfPath);
+    if (path === SYSTEM_API_SPEC && isAdmin && expected !== "mutation" && expected !== "action") {
+      // `npx convex run` lists the deployment's functions when the one it was asked for is missing.
+      return { ok: true, value: (await this.runner.listFunctions()) as unknown as Value };
+    }
+    const failWith = this.faults.failFunctions[path];
     const outcome = await this.runner.call(udfPath, args, { expected, isAdmin, failWith });
     if (outcome.ok && outcome.type === "mutation") {
       nextTs();
@@ -143,10 +169,6 @@ export class Backend {
     } catch (error) {
       return sendJson(res, 400, { code: "BadConvexValue", message: String(error) });
     }
-    if (canonicalPath(udfPath) === "_system/cli/modules:apiSpec" && isAdmin) {
-      const specs = await this.runner.listFunctions();
-      return sendText(res, 200, serialize({ status: "success", value: specs as unknown as JSONValue, logLines: [] }), "application/json");
-    }
     const outcome = await this.call(udfPath, args as Record<string, Value>, expected, isAdmin);
     const text = outcome.ok
       ? serialize({ status: "success", value: convexJson(outcome.value), logLines: [] })
@@ -179,7 +201,7 @@ export class Backend {
     if (path === "/_test/faults" && req.method === "POST") {
       try {
         const patch: unknown = JSON.parse((await readBody(req)).toString("utf8") || "{}");
-        this.faults = applyFaultPatch(this.faults, patch);
+        this.setFaults(applyFaultPatch(this.faults, patch));
       } catch (error) {
         return sendJson(res, 400, { code: "BadFaults", message: error instanceof Error ? error.message : String(error) });
       }
@@ -187,7 +209,7 @@ export class Backend {
     }
     if (path === "/_test/reset" && req.method === "POST") {
       await readBody(req);
-      this.faults = noFaults();
+      this.setFaults(noFaults());
       await this.runner.reset();
       this.dataGeneration += 1;
       for (const session of this.sessions) session.refresh();

@@ -119,13 +119,8 @@ export class FunctionRunner {
           );
         }
         if (options.failWith !== undefined) throw new Error(options.failWith);
-        const reference = makeFunctionReference<UdfType>(path) as never;
-        const value =
-          type === "query"
-            ? await this.test.query(reference, args as never)
-            : type === "mutation"
-              ? await this.test.mutation(reference, args as never)
-              : await this.test.action(reference, args as never);
+        const run = this.test[type] as unknown as (reference: unknown, args: unknown) => Promise<Value>;
+        const value = await run(makeFunctionReference<UdfType>(path), args);
         return { ok: true as const, value: value ?? null, type };
       } catch (error) {
         return { ...describeError(error), type };

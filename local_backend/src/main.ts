@@ -5,7 +5,8 @@ import { parseArgs } from "node:util";
 import { Backend } from "./backend.js";
 
 const USAGE = `usage: local-backend --admin-key KEY [--port N] [--functions-dir DIR]
-       [--latency-ms N] [--drop-after-messages N] [--http-error-status N]`;
+       [--latency-ms N] [--drop-after-messages N] [--http-error-status N]
+       [--ping-interval-ms N]`;
 
 function numberFlag(name: string, text: string | undefined): number | undefined {
   if (text === undefined) return undefined;
@@ -26,6 +27,7 @@ async function main(): Promise<void> {
       "latency-ms": { type: "string" },
       "drop-after-messages": { type: "string" },
       "http-error-status": { type: "string" },
+      "ping-interval-ms": { type: "string" },
       help: { type: "boolean" },
     },
   });
@@ -43,6 +45,7 @@ async function main(): Promise<void> {
     functionsDir: resolve(values["functions-dir"] ?? resolve(repoRoot, "convex")),
     adminKey,
     port: numberFlag("port", values.port) ?? 0,
+    pingIntervalMs: numberFlag("ping-interval-ms", values["ping-interval-ms"]),
     faults: {
       latencyMs: numberFlag("latency-ms", values["latency-ms"]) ?? 0,
       dropAfterMessages: numberFlag("drop-after-messages", values["drop-after-messages"]) ?? null,

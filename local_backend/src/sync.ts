@@ -25,7 +25,6 @@ export class SyncSession {
   private version: StateVersion = { querySet: 0, identity: 0, ts: 0n };
   private readonly subscriptions = new Map<number, Subscription>();
   private isAdmin = false;
-  private received = 0;
   private dropping = false;
   private closed = false;
   private work: Promise<void> = Promise.resolve();
@@ -46,12 +45,9 @@ export class SyncSession {
   }
 
   private receive(text: string): void {
-    this.received += 1;
-    const dropAfter = this.backend.faults.dropAfterMessages;
     // The message that reaches the limit is still processed (a mutation commits), but
     // the socket dies before anything is answered: the client must retry it.
-    const dropThisOne = dropAfter !== null && this.received >= dropAfter;
-    if (dropThisOne) this.backend.faults.dropAfterMessages = null;
+    const dropThisOne = this.backend.countMessageTowardsDrop();
     this.enqueue(async () => {
       if (dropThisOne) this.dropping = true;
       let message: ClientMessage;
