@@ -1,0 +1,161 @@
+"""The CLI's own behaviour: flags, configuration errors, exit codes, error output, cold start."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from sync_client import cli
+from sync_client.cli import app
+from sync_client.settings import Secret
+
+runner = CliRunner()
+CONVEX_ENV = {
+    "CONVEX_URL": "https://happy-otter-123.convex.cloud",
+    "CONVEX_DEPLOY_KEY": "prod:happy-otter-123|c2VjcmV0LXZhbHVlLWZvci10ZXN0cw",
+}
+
+
+@pytest.fixture(autouse=True)
+def in_empty_directory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """No developer .env.local or convex/config is picked up by accident."""
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def test_help_lists_every_flag() -> None:
+    result = runner.invoke(app, ["--help"])
+    assert result.exit_code == 0
+    for flag in (
+        "--free",
+        "--paid",
+        "--all",
+        "--model",
+        "--dry-run",
+        "--json",
+        "--prod",
+        "--env-file",
+        "--config-dir",
+        "--timeout",
+        "--local",
+    ):
+        assert flag in result.stdout
+
+
+@pytest.mark.parametrize("flags", [["--free", "--paid"], ["--paid", "--all"], ["--free", "--all"]])
+def test_list_flags_are_mutually_exclusive(flags: list[str]) -> None:
+    result = runner.invoke(app, flags, env=CONVEX_ENV)
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert result.stderr.startswith("error: --free, --paid and --all are mutually exclusive\n")
+    assert "hint: " in result.stderr
+
+
+def test_errors_under_json_are_one_document_on_stdout() -> None:
+    result = runner.invoke(app, ["--free", "--all", "--json"], env=CONVEX_ENV)
+    assert result.exit_code == 2
+    document = json.loads(result.stdout)
+    assert set(document) == {"error"}
+    assert document["error"]["code"] == "config"
+    assert "mutually exclusive" in document["error"]["message"]
+    assert document["error"]["hint"]
+
+
+def test_a_missing_convex_url_is_a_configuration_error() -> None:
+    result = runner.invoke(app, ["--free"])
+    assert result.exit_code == 2
+    assert "error: CONVEX_URL is not set" in result.stderr
+    assert "--local" in result.stderr
+
+
+def test_a_missing_deploy_key_is_a_configuration_error() -> None:
+    result = runner.invoke(app, ["--free"], env={"CONVEX_URL": CONVEX_ENV["CONVEX_URL"]})
+    assert result.exit_code == 2
+    assert "error: CONVEX_DEPLOY_KEY is not set" in result.stderr
+
+
+def test_plain_http_to_a_remote_deployment_is_refused() -> None:
+    env = {**CONVEX_ENV, "CONVEX_URL": "http://happy-otter-123.convex.cloud"}
+    result = runner.invoke(app, ["--free"], env=env)
+    assert result.exit_code == 2
+    assert "http://" in result.stderr
+
+
+def test_a_missing_ranked_list_names_the_file(tmp_path: Path) -> None:
+    result = runner.invoke(
+        app, ["--paid", "--config-dir", str(tmp_path / "nowhere")], env=CONVEX_ENV
+    )
+    assert result.exit_code == 2
+    assert "topPaidModels.ts" in result.stderr
+    assert CONVEX_ENV["CONVEX_DEPLOY_KEY"] not in result.output
+
+
+def test_an_unknown_list_in_the_environment_is_a_configuration_error() -> None:
+    result = runner.invoke(app, [], env={**CONVEX_ENV, "SYNC_MODEL_LIST": "cheap"})
+    assert result.exit_code == 2
+    assert "SYNC_MODEL_LIST" in result.stderr
+
+
+def test_a_non_positive_timeout_is_a_usage_error() -> None:
+    result = runner.invoke(app, ["--timeout", "0"], env=CONVEX_ENV)
+    assert result.exit_code == 2
+
+
+def test_an_unexpected_failure_is_one_line_with_secrets_scrubbed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    secret = CONVEX_ENV["CONVEX_DEPLOY_KEY"]
+
+    def explode(options: cli.SyncOptions, output: cli.Output) -> int:
+        output.remember(Secret(secret))
+        raise RuntimeError(f"boom while holding {secret}")
+
+    monkeypatch.setattr(cli, "run_sync", explode)
+    result = runner.invoke(app, ["--free"], env=CONVEX_ENV)
+    assert result.exit_code == 1
+    assert result.stderr.splitlines()[0] == "error: unexpected RuntimeError: boom while holding ***"
+    assert "Traceback" not in result.output
+    assert secret not in result.output
+    assert secret.rpartition("|")[2] not in result.output
+
+
+def run_module(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("CONVEX_", "OPENROUTER_"))}
+    return subprocess.run(
+        [sys.executable, "-m", "sync_client", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_usage_errors_from_the_parser_are_json_too_when_asked(tmp_path: Path) -> None:
+    plain = run_module("--no-such-flag", cwd=tmp_path)
+    assert plain.returncode == 2
+    assert "No such option" in plain.stderr and plain.stdout == ""
+    as_json = run_module("--no-such-flag", "--json", cwd=tmp_path)
+    assert as_json.returncode == 2
+    assert "No such option" in json.loads(as_json.stdout)["error"]["message"]
+
+
+def test_help_imports_neither_the_sdk_nor_httpx_nor_pydantic(tmp_path: Path) -> None:
+    probe = (
+        "import sys\n"
+        "from sync_client.cli import main\n"
+        "try:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
+        "heavy = ['convex', 'httpx', 'pydantic', 'dotenv', 'rich']\n"
+        "print('LOADED', [m for m in heavy if m in sys.modules])\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], cwd=tmp_path, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    assert "LOADED []" in result.stdout
