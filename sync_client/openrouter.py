@@ -1,0 +1,397 @@
+"""Fetch and validate OpenRouter's model catalog: one GET of `{base}/models`, retried with care.
+
+Validation is lenient where the API is known to vary (unknown keys, ignored; missing keys,
+null `context_length`, missing price keys) and strict where a changed shape would corrupt
+data: `pricing.prompt` / `pricing.completion` must be strings when present (OpenRouter sends
+decimal strings; a number would have lost precision already), token counts and `created`
+must be integers, `id` and `name` strings. Any violation is one OpenRouterError naming the
+field path, e.g. `data[12].pricing.prompt: expected a string, got 3e-06`.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+import httpx
+from pydantic import BaseModel, ConfigDict, StrictInt, StrictStr, ValidationError
+from tenacity import (
+    RetryCallState,
+    RetryError,
+    Retrying,
+    retry_if_exception,
+    stop_after_attempt,
+)
+from tenacity.stop import stop_base
+
+from . import __version__
+from .errors import OpenRouterError
+from .settings import Secret
+
+RETRYABLE_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
+DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
+DEFAULT_MAX_BODY_BYTES = 200 * 1024 * 1024
+USER_AGENT = f"sync-models/{__version__}"
+
+
+# --- the catalog -----------------------------------------------------------------------------
+
+
+class Pricing(BaseModel):
+    """Per-token USD prices as decimal strings; other keys (request, image, ...) are ignored."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    prompt: StrictStr | None = None
+    completion: StrictStr | None = None
+
+
+class TopProvider(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    context_length: StrictInt | None = None
+    max_completion_tokens: StrictInt | None = None
+    is_moderated: bool | None = None
+
+
+class OpenRouterModel(BaseModel):
+    """One entry of `data`: the fields the sync uses. Unknown keys are accepted and dropped
+    (keeping them triples parse time and memory on a large list)."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    id: StrictStr
+    name: StrictStr
+    created: StrictInt | None = None
+    description: StrictStr | None = None
+    context_length: StrictInt | None = None
+    pricing: Pricing | None = None
+    top_provider: TopProvider | None = None
+    canonical_slug: StrictStr | None = None
+
+
+class _ModelsResponse(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    data: list[OpenRouterModel]
+
+
+class Catalog:
+    """The validated models list; `get` looks a model up by id (the first one wins if repeated)."""
+
+    def __init__(self, models: list[OpenRouterModel]) -> None:
+        self.models = models
+        self._by_id: dict[str, OpenRouterModel] = {}
+        for model in models:
+            self._by_id.setdefault(model.id, model)
+
+    def get(self, api_id: str) -> OpenRouterModel | None:
+        return self._by_id.get(api_id)
+
+    def __contains__(self, api_id: object) -> bool:
+        return api_id in self._by_id
+
+    def __len__(self) -> int:
+        return len(self.models)
+
+    def __iter__(self) -> Iterator[OpenRouterModel]:
+        return iter(self.models)
+
+
+def parse_catalog(body: bytes | str) -> Catalog:
+    """Validate a `/models` response body; any problem is one OpenRouterError naming the field."""
+    try:
+        response = _ModelsResponse.model_validate_json(body)
+    except ValidationError as exc:
+        raise OpenRouterError(_describe_validation_error(exc, body)) from None
+    return Catalog(response.data)
+
+
+_TYPE_MESSAGES = {
+    "string_type": "expected a string",
+    "int_type": "expected an integer",
+    "int_from_float": "expected an integer",
+    "bool_type": "expected true or false",
+    "list_type": "expected a list",
+    "model_type": "expected an object",
+    "dict_type": "expected an object",
+    "model_attributes_type": "expected an object",
+    "missing": "missing",
+}
+
+
+def _describe_validation_error(exc: ValidationError, body: bytes | str) -> str:
+    errors = exc.errors(include_url=False)
+    first = errors[0]
+    if first["type"] == "json_invalid":
+        return f"OpenRouter's response is not JSON: starts with {_snippet(body)!r}"
+    location = first["loc"]
+    if not location:
+        return "OpenRouter's response is not an object with a 'data' list of models"
+    path = _format_location(location)
+    message = _TYPE_MESSAGES.get(first["type"], first["msg"])
+    if first["type"] != "missing":
+        message += f", got {_short_json(first.get('input'))}"
+    more = f" (and {len(errors) - 1} more problems)" if len(errors) > 1 else ""
+    return (
+        f"OpenRouter's models list has an unexpected shape: {path}: {message}"
+        f"{_model_id_hint(location, body)}{more}"
+    )
+
+
+def _format_location(location: tuple[int | str, ...]) -> str:
+    text = ""
+    for part in location:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else part)
+    return text
+
+
+def _model_id_hint(location: tuple[int | str, ...], body: bytes | str) -> str:
+    """` (model "x/y")` for an error inside `data[i]`, to tell the reader which model broke."""
+    if len(location) < 3 or location[0] != "data" or not isinstance(location[1], int):
+        return ""
+    try:
+        model = json.loads(body)["data"][location[1]]
+        model_id = model["id"]
+    except (ValueError, LookupError, TypeError):
+        return ""
+    return f" (model {_short_json(model_id)})" if isinstance(model_id, str) else ""
+
+
+def _short_json(value: Any, limit: int = 60) -> str:
+    try:
+        text = json.dumps(value, ensure_ascii=False)
+    except (TypeError, ValueError):
+        text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _snippet(body: bytes | str, limit: int = 40) -> str:
+    text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
+    text = " ".join(text.strip().split())
+    return text[:limit]
+
+
+# --- fetching --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How hard to try: attempts AND a total deadline, both bound a fetch."""
+
+    max_attempts: int = 5
+    deadline_s: float = 60.0
+    max_retry_after_s: float = 30.0
+    initial_backoff_s: float = 0.5
+    max_backoff_s: float = 8.0
+
+
+class _RetryableResponse(Exception):
+    """An HTTP status worth retrying; carries what the server asked for."""
+
+    def __init__(self, status: int, reason: str, retry_after_s: float | None) -> None:
+        super().__init__(f"HTTP {status}")
+        self.status = status
+        self.reason = reason
+        self.retry_after_s = retry_after_s
+
+
+class _BodyTooSlow(Exception):
+    """The body kept trickling in past the total deadline."""
+
+
+def fetch_catalog(
+    base_url: str,
+    *,
+    api_key: Secret | None = None,
+    policy: RetryPolicy = RetryPolicy(),
+    timeout: httpx.Timeout | None = None,
+    log: Callable[[str], None] | None = None,
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+) -> Catalog:
+    """GET `{base_url}/models` (retrying transient failures) and return the validated catalog.
+
+    Transport errors and 408/429/500/502/503/504 are retried, honouring `Retry-After` up to
+    `policy.max_retry_after_s`, else with jittered exponential backoff, until
+    `policy.max_attempts` or `policy.deadline_s` (no sleep runs past the deadline). Each retry
+    is reported through `log`. Anything else fails at once. Always an OpenRouterError.
+    """
+    url = base_url.rstrip("/") + "/models"
+    headers = {"User-Agent": USER_AGENT, "Accept": "application/json"}
+    if api_key is not None:
+        headers["Authorization"] = f"Bearer {api_key.reveal()}"
+    timeout = timeout or DEFAULT_TIMEOUT
+    started = time.monotonic()
+    deadline = started + policy.deadline_s
+    secret = api_key.reveal() if api_key is not None else None
+
+    def scrub(text: str) -> str:
+        return text.replace(secret, "***") if secret else text
+
+    def attempt(client: httpx.Client) -> bytes:
+        remaining = max(deadline - time.monotonic(), 0.001)
+        attempt_timeout = httpx.Timeout(
+            connect=_at_most(timeout.connect, remaining),
+            read=_at_most(timeout.read, remaining),
+            write=_at_most(timeout.write, remaining),
+            pool=_at_most(timeout.pool, remaining),
+        )
+        with client.stream("GET", url, timeout=attempt_timeout) as response:
+            status = response.status_code
+            if status in RETRYABLE_STATUSES:
+                response.read()
+                raise _RetryableResponse(
+                    status, _error_message(response), _retry_after_seconds(response)
+                )
+            if status != 200:
+                response.read()
+                raise OpenRouterError(
+                    scrub(_refusal_message(response, url)),
+                    status_code=status,
+                    hint=_refusal_hint(status),
+                )
+            return _read_bounded(response, max_body_bytes, deadline)
+
+    def wait(state: RetryCallState) -> float:
+        error = state.outcome.exception() if state.outcome else None
+        if isinstance(error, _RetryableResponse) and error.retry_after_s is not None:
+            return min(error.retry_after_s, policy.max_retry_after_s)
+        backoff = policy.initial_backoff_s * 2.0 ** (state.attempt_number - 1)
+        return min(policy.max_backoff_s, backoff) * random.uniform(0.5, 1.0)
+
+    def before_sleep(state: RetryCallState) -> None:
+        if log is None:
+            return
+        error = state.outcome.exception() if state.outcome else None
+        log(
+            f"{scrub(_describe_failure(error))}; retrying in {state.upcoming_sleep:.1f} s "
+            f"(attempt {state.attempt_number + 1}/{policy.max_attempts})"
+        )
+
+    retrying = Retrying(
+        retry=retry_if_exception(_is_retryable),
+        wait=wait,
+        stop=stop_after_attempt(policy.max_attempts) | _StopBeforeDeadline(deadline),
+        before_sleep=before_sleep,
+        reraise=False,
+    )
+    with httpx.Client(headers=headers, follow_redirects=False) as client:
+        try:
+            body = retrying(attempt, client)
+        except RetryError as exc:
+            last = exc.last_attempt
+            elapsed = time.monotonic() - started
+            raise OpenRouterError(
+                scrub(
+                    f"could not fetch OpenRouter's models list from {url} "
+                    f"({last.attempt_number} attempt{'s' if last.attempt_number != 1 else ''} "
+                    f"in {elapsed:.1f} s); last: {_describe_failure(last.exception())}"
+                ),
+                status_code=getattr(last.exception(), "status", None),
+                hint="OpenRouter may be down or rate-limiting; try again in a few minutes",
+            ) from None
+    return parse_catalog(body)
+
+
+class _StopBeforeDeadline(stop_base):
+    """Stop when the coming sleep would end at or past the deadline (a monotonic time)."""
+
+    def __init__(self, deadline: float) -> None:
+        self.deadline = deadline
+
+    def __call__(self, retry_state: RetryCallState) -> bool:
+        return time.monotonic() + (retry_state.upcoming_sleep or 0.0) >= self.deadline
+
+
+def _is_retryable(error: BaseException) -> bool:
+    return isinstance(error, httpx.TransportError | _RetryableResponse | _BodyTooSlow)
+
+
+def _at_most(value: float | None, limit: float) -> float:
+    return limit if value is None else min(value, limit)
+
+
+def _read_bounded(response: httpx.Response, max_bytes: int, deadline: float) -> bytes:
+    declared = response.headers.get("Content-Length")
+    if declared is not None and declared.isdigit() and int(declared) > max_bytes:
+        raise OpenRouterError(
+            f"OpenRouter's response is too large ({int(declared):,} bytes; "
+            f"the limit is {max_bytes:,})"
+        )
+    chunks: list[bytes] = []
+    size = 0
+    for chunk in response.iter_bytes():
+        size += len(chunk)
+        if size > max_bytes:
+            raise OpenRouterError(
+                f"OpenRouter's response is too large (over the {max_bytes:,}-byte limit)"
+            )
+        chunks.append(chunk)
+        if time.monotonic() > deadline:
+            raise _BodyTooSlow()
+    return b"".join(chunks)
+
+
+def _retry_after_seconds(response: httpx.Response) -> float | None:
+    """`Retry-After` as seconds from now (delta-seconds or an HTTP date); None if absent/bad."""
+    value = response.headers.get("Retry-After")
+    if value is None:
+        return None
+    value = value.strip()
+    try:
+        return max(float(value), 0.0)
+    except ValueError:
+        pass
+    try:
+        moment = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if moment.tzinfo is None:
+        return None
+    return max(moment.timestamp() - time.time(), 0.0)
+
+
+def _error_message(response: httpx.Response) -> str:
+    """OpenRouter's own `error.message` if the body has one, else the HTTP reason phrase."""
+    try:
+        message = response.json()["error"]["message"]
+    except (ValueError, LookupError, TypeError):
+        message = None
+    if isinstance(message, str) and message.strip():
+        return " ".join(message.split())[:300]
+    return response.reason_phrase or "no reason given"
+
+
+def _refusal_message(response: httpx.Response, url: str) -> str:
+    status = response.status_code
+    if 300 <= status < 400:
+        location = response.headers.get("Location", "nowhere")
+        return f"OpenRouter answered HTTP {status} (a redirect to {location}) for {url}"
+    return f"OpenRouter refused the request: HTTP {status}: {_error_message(response)}"
+
+
+def _refusal_hint(status: int) -> str | None:
+    if status in (401, 403):
+        return "check OPENROUTER_API_KEY (the models list also works without a key)"
+    if status == 404 or 300 <= status < 400:
+        return "check OPENROUTER_BASE_URL (it should end in /api/v1)"
+    return None
+
+
+def _describe_failure(error: BaseException | None) -> str:
+    if isinstance(error, _RetryableResponse):
+        return f"OpenRouter returned {error.status} ({error.reason})"
+    if isinstance(error, _BodyTooSlow):
+        return "OpenRouter's response was still arriving at the deadline"
+    if isinstance(error, httpx.TimeoutException):
+        return f"OpenRouter timed out ({type(error).__name__})"
+    if isinstance(error, httpx.RemoteProtocolError):
+        return f"the connection to OpenRouter broke mid-response ({error})"
+    if isinstance(error, httpx.TransportError):
+        return f"could not reach OpenRouter ({type(error).__name__}: {error})"
+    return f"unexpected error ({type(error).__name__})"

@@ -1,0 +1,407 @@
+"""The OpenRouter client against a real loopback server: retries, deadlines, bodies, secrets."""
+
+from __future__ import annotations
+
+import email.utils
+import json
+import time
+from typing import Any
+
+import httpx
+import pytest
+from support.openrouter_server import (
+    SNAPSHOTS,
+    CutBody,
+    Delay,
+    OpenRouterServer,
+    ResetMidBody,
+    Respond,
+    Trickle,
+    load_snapshot,
+    unused_loopback_url,
+)
+
+from sync_client import __version__
+from sync_client.errors import ExitCode, OpenRouterError
+from sync_client.openrouter import Catalog, RetryPolicy, fetch_catalog, parse_catalog
+from sync_client.settings import Secret
+
+FAST = RetryPolicy(max_attempts=5, deadline_s=10.0, initial_backoff_s=0.01, max_backoff_s=0.05)
+SHORT_TIMEOUT = httpx.Timeout(2.0, connect=2.0)
+API_KEY = "sk-or-v1-test-secret-0123456789abcdef"
+
+
+def tiny_catalog(*ids: str) -> dict[str, Any]:
+    return {
+        "data": [
+            {"id": api_id, "name": api_id, "pricing": {"prompt": "0", "completion": "0"}}
+            for api_id in ids
+        ]
+    }
+
+
+class Logged(list[str]):
+    def __call__(self, line: str) -> None:
+        self.append(line)
+
+
+def fetch(server: OpenRouterServer, **kwargs: Any) -> Catalog:
+    kwargs.setdefault("policy", FAST)
+    kwargs.setdefault("timeout", SHORT_TIMEOUT)
+    return fetch_catalog(server.base_url, **kwargs)
+
+
+def fetch_error(server: OpenRouterServer | str, **kwargs: Any) -> OpenRouterError:
+    kwargs.setdefault("policy", FAST)
+    kwargs.setdefault("timeout", SHORT_TIMEOUT)
+    base_url = server if isinstance(server, str) else server.base_url
+    with pytest.raises(OpenRouterError) as info:
+        fetch_catalog(base_url, **kwargs)
+    assert info.value.exit_code == ExitCode.UNAVAILABLE
+    return info.value
+
+
+# --- the happy path --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("snapshot", SNAPSHOTS)
+def test_fetches_a_real_snapshot_with_exactly_one_get(
+    openrouter_server: OpenRouterServer, snapshot: str
+) -> None:
+    openrouter_server.serve_snapshot(snapshot)
+    catalog = fetch(openrouter_server)
+    expected = load_snapshot(snapshot)["data"]
+    assert [model.id for model in catalog] == [model["id"] for model in expected]
+    for raw in expected[:50]:
+        model = catalog.get(raw["id"])
+        assert model is not None
+        assert model.name == raw["name"]
+        assert model.context_length == raw["context_length"]
+        assert model.pricing is not None
+        assert model.pricing.prompt == raw["pricing"]["prompt"]
+    [request] = openrouter_server.requests
+    assert (request.method, request.path) == ("GET", "/api/v1/models")
+    assert request.header("user-agent") == f"sync-models/{__version__}"
+    assert request.header("authorization") is None
+
+
+def test_sends_the_api_key_as_bearer(openrouter_server: OpenRouterServer) -> None:
+    openrouter_server.serve_json(tiny_catalog("a/b"))
+    fetch(openrouter_server, api_key=Secret(API_KEY))
+    assert openrouter_server.requests[0].header("authorization") == f"Bearer {API_KEY}"
+
+
+def test_catalog_lookup_and_lenient_fields(openrouter_server: OpenRouterServer) -> None:
+    openrouter_server.serve_json(
+        {
+            "data": [
+                {"id": "a/min", "name": "Minimal"},
+                {
+                    "id": "a/full",
+                    "name": "Full",
+                    "context_length": None,
+                    "pricing": {"prompt": "0.000001", "discount": 0.5, "new_price": "1"},
+                    "top_provider": {"max_completion_tokens": None, "brand_new": True},
+                    "something_new": {"nested": [1, 2]},
+                },
+                {"id": "a/min", "name": "Duplicate"},
+            ],
+            "total_count": 3,
+        }
+    )
+    catalog = fetch(openrouter_server)
+    assert len(catalog) == 3
+    assert "a/full" in catalog
+    assert catalog.get("missing/model") is None
+    duplicate = catalog.get("a/min")
+    assert duplicate is not None
+    assert duplicate.name == "Minimal"
+    full = catalog.get("a/full")
+    assert full is not None
+    assert full.pricing is not None
+    assert full.pricing.completion is None
+    assert full.top_provider is not None
+    assert full.top_provider.max_completion_tokens is None
+
+
+# --- retries ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("status", [408, 429, 500, 502, 503, 504])
+def test_retryable_statuses_are_retried_then_succeed(
+    openrouter_server: OpenRouterServer, status: int
+) -> None:
+    openrouter_server.serve_json(tiny_catalog("a/b")).enqueue(
+        Respond.error(status), Respond.error(status)
+    )
+    log = Logged()
+    catalog = fetch(openrouter_server, log=log)
+    assert catalog.get("a/b") is not None
+    assert openrouter_server.request_count == 3
+    assert len(log) == 2
+    assert log[0].startswith(f"OpenRouter returned {status} (error {status}); retrying in ")
+    assert log[0].endswith("(attempt 2/5)")
+    assert log[1].endswith("(attempt 3/5)")
+
+
+def test_retry_after_seconds_is_honoured(openrouter_server: OpenRouterServer) -> None:
+    openrouter_server.serve_json(tiny_catalog("a/b")).enqueue(
+        Respond.error(429, "Rate limit exceeded", retry_after="1")
+    )
+    log = Logged()
+    started = time.monotonic()
+    fetch(openrouter_server, log=log)
+    elapsed = time.monotonic() - started
+    assert 1.0 <= elapsed < 2.5
+    assert log == ["OpenRouter returned 429 (Rate limit exceeded); retrying in 1.0 s (attempt 2/5)"]
+
+
+def test_retry_after_http_date_is_honoured(openrouter_server: OpenRouterServer) -> None:
+    # An HTTP date has one-second resolution: 2 s ahead means a wait between 1 and 2 s.
+    when = email.utils.formatdate(time.time() + 2, usegmt=True)
+    openrouter_server.serve_json(tiny_catalog("a/b")).enqueue(Respond.error(503, retry_after=when))
+    started = time.monotonic()
+    fetch(openrouter_server)
+    elapsed = time.monotonic() - started
+    assert 0.9 <= elapsed < 3.0
+    assert openrouter_server.request_count == 2
+
+
+def test_retry_after_is_capped(openrouter_server: OpenRouterServer) -> None:
+    openrouter_server.serve_json(tiny_catalog("a/b")).enqueue(
+        Respond.error(429, retry_after="3600")
+    )
+    policy = RetryPolicy(max_attempts=3, deadline_s=10, max_retry_after_s=0.3)
+    log = Logged()
+    started = time.monotonic()
+    fetch(openrouter_server, policy=policy, log=log)
+    elapsed = time.monotonic() - started
+    assert 0.3 <= elapsed < 1.5
+    assert "retrying in 0.3 s" in log[0]
+
+
+def test_retry_after_beyond_the_deadline_fails_without_sleeping(
+    openrouter_server: OpenRouterServer,
+) -> None:
+    openrouter_server.enqueue(Respond.error(429, "slow down", retry_after="30"))
+    policy = RetryPolicy(max_attempts=5, deadline_s=2.0, max_retry_after_s=30.0)
+    started = time.monotonic()
+    error = fetch_error(openrouter_server, policy=policy)
+    assert time.monotonic() - started < 1.0
+    assert "1 attempt in" in str(error)
+    assert "last: OpenRouter returned 429 (slow down)" in str(error)
+    assert error.status_code == 429
+
+
+def test_gives_up_after_max_attempts_saying_what_happened(
+    openrouter_server: OpenRouterServer,
+) -> None:
+    openrouter_server.enqueue(*[Respond.error(502, "Bad gateway upstream")] * 10)
+    log = Logged()
+    error = fetch_error(openrouter_server, policy=FAST, log=log)
+    assert openrouter_server.request_count == 5
+    assert len(log) == 4
+    assert "(5 attempts in " in str(error)
+    assert "last: OpenRouter returned 502 (Bad gateway upstream)" in str(error)
+    assert error.hint is not None
+
+
+def test_deadline_bounds_the_whole_fetch(openrouter_server: OpenRouterServer) -> None:
+    openrouter_server.enqueue(*[Respond.error(503)] * 100)
+    policy = RetryPolicy(max_attempts=100, deadline_s=1.0, initial_backoff_s=0.2, max_backoff_s=0.4)
+    started = time.monotonic()
+    fetch_error(openrouter_server, policy=policy)
+    elapsed = time.monotonic() - started
+    assert elapsed < 1.3
+    assert 2 <= openrouter_server.request_count < 100
+
+
+def test_backoff_is_exponential_with_jitter(openrouter_server: OpenRouterServer) -> None:
+    openrouter_server.enqueue(*[Respond.error(500)] * 3)
+    policy = RetryPolicy(max_attempts=4, deadline_s=10, initial_backoff_s=0.1, max_backoff_s=0.3)
+    log = Logged()
+    fetch(openrouter_server, policy=policy, log=log)
+    waits = [float(line.split("retrying in ")[1].split(" s")[0]) for line in log]
+    # Each wait is half to all of min(0.1 * 2**n, 0.3), printed to one decimal.
+    for wait, ceiling in zip(waits, [0.1, 0.2, 0.3], strict=True):
+        assert ceiling / 2 - 0.05 <= wait <= ceiling + 0.05
+
+
+def test_connection_refused_is_retried_then_reported() -> None:
+    url = unused_loopback_url()
+    log = Logged()
+    error = fetch_error(url, policy=FAST, log=log)
+    assert len(log) == 4
+    assert "could not reach OpenRouter (ConnectError" in log[0]
+    assert "last: could not reach OpenRouter (ConnectError" in str(error)
+
+
+def test_connection_reset_mid_body_is_retried(openrouter_server: OpenRouterServer) -> None:
+    openrouter_server.serve_snapshot(SNAPSHOTS[1]).enqueue(ResetMidBody(after_bytes=5000))
+    log = Logged()
+    catalog = fetch(openrouter_server, log=log)
+    assert len(catalog) == len(load_snapshot(SNAPSHOTS[1])["data"])
+    assert openrouter_server.request_count == 2
+    assert len(log) == 1
+
+
+def test_cut_body_is_retried(openrouter_server: OpenRouterServer) -> None:
+    openrouter_server.serve_snapshot(SNAPSHOTS[0]).enqueue(CutBody(after_bytes=10_000))
+    log = Logged()
+    catalog = fetch(openrouter_server, log=log)
+    assert len(catalog) == len(load_snapshot(SNAPSHOTS[0])["data"])
+    assert "broke mid-response" in log[0]
+
+
+def test_read_timeout_is_retried(openrouter_server: OpenRouterServer) -> None:
+    openrouter_server.serve_json(tiny_catalog("a/b")).enqueue(Delay(2.0))
+    log = Logged()
+    started = time.monotonic()
+    fetch(openrouter_server, timeout=httpx.Timeout(0.3, connect=1.0), log=log)
+    assert time.monotonic() - started < 1.5
+    assert "OpenRouter timed out (ReadTimeout)" in log[0]
+
+
+def test_body_trickling_past_the_deadline_is_cut_off(openrouter_server: OpenRouterServer) -> None:
+    openrouter_server.serve_snapshot(SNAPSHOTS[1]).enqueue(
+        *[Trickle(chunk_bytes=1000, interval_s=0.05)] * 5
+    )
+    policy = RetryPolicy(max_attempts=5, deadline_s=1.0, initial_backoff_s=0.01)
+    started = time.monotonic()
+    error = fetch_error(openrouter_server, policy=policy)
+    assert time.monotonic() - started < 1.6
+    assert "still arriving at the deadline" in str(error)
+
+
+# --- failures that are not retried -----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("status", "message", "hint"),
+    [
+        (401, "No auth credentials found", "OPENROUTER_API_KEY"),
+        (403, "Key is disabled", "OPENROUTER_API_KEY"),
+        (400, "Invalid request", None),
+        (402, "Insufficient credits", None),
+        (404, "Not Found", "OPENROUTER_BASE_URL"),
+    ],
+)
+def test_other_4xx_fail_at_once_with_openrouters_message(
+    openrouter_server: OpenRouterServer, status: int, message: str, hint: str | None
+) -> None:
+    openrouter_server.enqueue(Respond.error(status, message))
+    error = fetch_error(openrouter_server, api_key=Secret(API_KEY))
+    assert str(error) == f"OpenRouter refused the request: HTTP {status}: {message}"
+    assert error.status_code == status
+    assert openrouter_server.request_count == 1
+    assert (hint is None and error.hint is None) or (hint is not None and hint in str(error.hint))
+
+
+def test_error_without_json_body_uses_the_reason_phrase(
+    openrouter_server: OpenRouterServer,
+) -> None:
+    openrouter_server.enqueue(Respond(403, b"nope", {"Content-Type": "text/plain"}))
+    assert str(fetch_error(openrouter_server)).endswith("HTTP 403: Forbidden")
+
+
+def test_redirect_is_not_followed(openrouter_server: OpenRouterServer) -> None:
+    openrouter_server.enqueue(Respond(302, b"", {"Location": "https://elsewhere.example/models"}))
+    error = fetch_error(openrouter_server, api_key=Secret(API_KEY))
+    assert "a redirect to https://elsewhere.example/models" in str(error)
+    assert openrouter_server.request_count == 1
+
+
+def test_html_page_with_200_is_one_clear_error(openrouter_server: OpenRouterServer) -> None:
+    openrouter_server.enqueue(Respond.html(200))
+    error = fetch_error(openrouter_server)
+    assert str(error).startswith("OpenRouter's response is not JSON: starts with '<!DOCTYPE html>")
+    assert openrouter_server.request_count == 1
+    assert error.__cause__ is None
+    assert error.__suppress_context__
+
+
+def test_body_over_the_limit_is_refused(openrouter_server: OpenRouterServer) -> None:
+    openrouter_server.serve_json(tiny_catalog(*[f"a/m{i}" for i in range(200)]))
+    error = fetch_error(openrouter_server, max_body_bytes=5000)
+    assert "too large" in str(error)
+    assert openrouter_server.request_count == 1
+
+
+@pytest.mark.parametrize(
+    ("payload", "expected"),
+    [
+        ({"models": []}, "unexpected shape: data: missing"),
+        ({"data": {"a": 1}}, 'data: expected a list, got {"a": 1}'),
+        ([], "not an object with a 'data' list"),
+        (
+            {
+                "data": [
+                    {"id": "a/b", "name": "B"},
+                    {"id": "c/d", "name": "D", "pricing": {"prompt": 3e-06}},
+                ]
+            },
+            'data[1].pricing.prompt: expected a string, got 3e-06 (model "c/d")',
+        ),
+        (
+            {"data": [{"id": "c/d", "name": "D", "context_length": "128000"}]},
+            'data[0].context_length: expected an integer, got "128000" (model "c/d")',
+        ),
+        (
+            {"data": [{"id": "c/d", "name": "D", "top_provider": {"max_completion_tokens": 1.5}}]},
+            "data[0].top_provider.max_completion_tokens: expected an integer, got 1.5",
+        ),
+        ({"data": [{"name": "no id"}]}, "data[0].id: missing"),
+        (
+            {"data": [{"id": "a/b", "name": None}]},
+            'data[0].name: expected a string, got null (model "a/b")',
+        ),
+        (
+            {"data": [{"id": "a/b", "name": "B", "pricing": "free"}]},
+            "data[0].pricing: expected an object",
+        ),
+        ({"data": ["a/b"]}, 'data[0]: expected an object, got "a/b"'),
+    ],
+)
+def test_changed_shape_is_one_error_naming_the_field(
+    openrouter_server: OpenRouterServer, payload: Any, expected: str
+) -> None:
+    openrouter_server.enqueue(Respond.json(payload))
+    error = fetch_error(openrouter_server)
+    assert expected in str(error)
+    assert "\n" not in str(error)
+    assert openrouter_server.request_count == 1
+
+
+def test_many_bad_models_are_summarised_in_one_line() -> None:
+    payload = {"data": [{"id": f"a/{i}", "name": i} for i in range(1000)]}
+    with pytest.raises(OpenRouterError) as info:
+        parse_catalog(json.dumps(payload))
+    assert str(info.value).endswith("(and 999 more problems)")
+    assert len(str(info.value)) < 300
+
+
+# --- secrets ---------------------------------------------------------------------------------
+
+
+def test_api_key_never_appears_in_errors_or_logs(openrouter_server: OpenRouterServer) -> None:
+    # A server that echoes the key in its error message must not get it printed.
+    openrouter_server.enqueue(
+        Respond.error(503, f"bad key {API_KEY}"), Respond.error(401, f"bad key {API_KEY}")
+    )
+    log = Logged()
+    error = fetch_error(openrouter_server, api_key=Secret(API_KEY), log=log)
+    texts = [*log, str(error), repr(error), str(error.hint)]
+    assert all(API_KEY not in text for text in texts)
+    assert "bad key ***" in str(error)
+
+
+def test_fifty_thousand_models_parse_within_bounds(openrouter_server: OpenRouterServer) -> None:
+    template = load_snapshot(SNAPSHOTS[1])["data"][0]
+    models = [{**template, "id": f"vendor/model-{i}"} for i in range(50_000)]
+    openrouter_server.serve_json({"data": models})
+    started = time.monotonic()
+    catalog = fetch(openrouter_server)
+    elapsed = time.monotonic() - started
+    assert len(catalog) == 50_000
+    assert catalog.get("vendor/model-49999") is not None
+    assert elapsed < 15
