@@ -1,0 +1,115 @@
+// The rules of `upsertModel`, shared by the single and the batched mutation.
+import type { Doc } from "../_generated/dataModel";
+import type { DatabaseReader, DatabaseWriter } from "../_generated/server";
+import { fail, invalidArgument } from "./errors";
+import type { ErrorData, UpsertModelArgs, UpsertModelResult } from "./validators";
+
+const COST_FIELDS = ["inputCostPer1MTokens", "outputCostPer1MTokens"] as const;
+const TOKEN_FIELDS = ["contextWindow", "maxCompletionTokens"] as const;
+
+/**
+ * Checks the values the validators cannot: a cost is finite and not negative,
+ * a token count is a positive whole number, a timestamp is finite.
+ * Returns the first problem, naming its field, or null.
+ */
+export function checkUpsertArgs(args: UpsertModelArgs): ErrorData | null {
+  if (args.apiIdentifier.trim() === "") {
+    return invalidArgument("apiIdentifier", "must not be empty");
+  }
+  for (const field of COST_FIELDS) {
+    const value = args[field];
+    if (value !== undefined && !(Number.isFinite(value) && value >= 0)) {
+      return invalidArgument(field, `must be a finite number >= 0, got ${value}`);
+    }
+  }
+  for (const field of TOKEN_FIELDS) {
+    const value = args[field];
+    if (value !== undefined && !(Number.isSafeInteger(value) && value > 0)) {
+      return invalidArgument(field, `must be a whole number > 0, got ${value}`);
+    }
+  }
+  const created = args.openRouterCreatedAt;
+  if (created !== undefined && !Number.isFinite(created)) {
+    return invalidArgument("openRouterCreatedAt", `must be finite, got ${created}`);
+  }
+  return null;
+}
+
+/** Orders rows oldest first: by `_creationTime`, then `_id`. */
+export function compareOldestFirst(
+  a: Pick<Doc<"aiModels">, "_creationTime" | "_id">,
+  b: Pick<Doc<"aiModels">, "_creationTime" | "_id">,
+): number {
+  if (a._creationTime !== b._creationTime) {
+    return a._creationTime - b._creationTime;
+  }
+  return a._id < b._id ? -1 : a._id > b._id ? 1 : 0;
+}
+
+/**
+ * The row that stands for `apiIdentifier`: the oldest one, should an old
+ * deployment hold several.
+ */
+export async function findModel(
+  db: DatabaseReader,
+  apiIdentifier: string,
+): Promise<Doc<"aiModels"> | null> {
+  const rows = await db
+    .query("aiModels")
+    .withIndex("by_api_identifier", (q) => q.eq("apiIdentifier", apiIdentifier))
+    .collect();
+  if (rows.length === 0) {
+    return null;
+  }
+  return rows.reduce((oldest, row) =>
+    compareOldestFirst(row, oldest) < 0 ? row : oldest,
+  );
+}
+
+/**
+ * Validates `args`, then inserts the model (inactive) or updates its metadata.
+ * Throws a `ConvexError` naming the field before writing anything if a value
+ * is rejected.
+ */
+export async function upsertModelRow(
+  db: DatabaseWriter,
+  args: UpsertModelArgs,
+): Promise<UpsertModelResult> {
+  const problem = checkUpsertArgs(args);
+  if (problem !== null) {
+    fail(problem);
+  }
+  // Every metadata field, present or not: patching a field with `undefined`
+  // removes it, so what OpenRouter no longer reports is cleared.
+  const metadata = {
+    modelName: args.modelName,
+    provider: args.provider,
+    slug: args.slug,
+    contextWindow: args.contextWindow,
+    isFree: args.isFree,
+    inputCostPer1MTokens: args.inputCostPer1MTokens,
+    outputCostPer1MTokens: args.outputCostPer1MTokens,
+    maxCompletionTokens: args.maxCompletionTokens,
+    description: args.description,
+    openRouterCreatedAt: args.openRouterCreatedAt,
+    syncedFromOpenRouter: true,
+    updatedAt: Date.now(),
+  };
+  const existing = await findModel(db, args.apiIdentifier);
+  if (existing !== null) {
+    await db.patch("aiModels", existing._id, metadata);
+    return { action: "updated", id: existing._id };
+  }
+  const id = await db.insert("aiModels", {
+    ...withoutUndefined(metadata),
+    apiIdentifier: args.apiIdentifier,
+    isActive: false,
+  });
+  return { action: "inserted", id };
+}
+
+function withoutUndefined<T extends Record<string, unknown>>(value: T): T {
+  return Object.fromEntries(
+    Object.entries(value).filter(([, v]) => v !== undefined),
+  ) as T;
+}

@@ -1,0 +1,111 @@
+// The rules of `recordSync`: one `modelHistory` row when a model is first seen
+// or when a tracked value changed since its latest row; none otherwise.
+import type { Doc } from "../_generated/dataModel";
+import type { DatabaseWriter } from "../_generated/server";
+import { invalidArgument } from "./errors";
+import type {
+  ErrorData,
+  HistoryChange,
+  HistoryEntry,
+  RecordSyncItemResult,
+} from "./validators";
+
+/** The tracked values, in the order changes are listed. */
+export const TRACKED_FIELDS = [
+  "inputCostPer1MTokens",
+  "outputCostPer1MTokens",
+  "contextWindow",
+  "maxCompletionTokens",
+  "rank",
+  "list",
+] as const;
+type TrackedField = (typeof TRACKED_FIELDS)[number];
+type Snapshot = Pick<HistoryEntry, TrackedField>;
+
+export function checkHistoryEntry(entry: HistoryEntry): ErrorData | null {
+  if (entry.apiIdentifier.trim() === "") {
+    return invalidArgument("apiIdentifier", "must not be empty");
+  }
+  for (const field of ["inputCostPer1MTokens", "outputCostPer1MTokens"] as const) {
+    const value = entry[field];
+    if (value !== undefined && !(Number.isFinite(value) && value >= 0)) {
+      return invalidArgument(field, `must be a finite number >= 0, got ${value}`);
+    }
+  }
+  for (const field of ["contextWindow", "maxCompletionTokens", "rank"] as const) {
+    const value = entry[field];
+    if (value !== undefined && !(Number.isSafeInteger(value) && value > 0)) {
+      return invalidArgument(field, `must be a whole number > 0, got ${value}`);
+    }
+  }
+  return null;
+}
+
+/** The tracked fields whose value differs between `before` and `after`. */
+export function diffSnapshots(
+  before: Snapshot | null,
+  after: Snapshot,
+): HistoryChange[] {
+  const changes: HistoryChange[] = [];
+  for (const field of TRACKED_FIELDS) {
+    const from = before?.[field];
+    const to = after[field];
+    if (from !== to) {
+      changes.push(withoutUndefined({ field, from, to }));
+    }
+  }
+  return changes;
+}
+
+export async function latestHistory(
+  db: DatabaseWriter,
+  apiIdentifier: string,
+): Promise<Doc<"modelHistory"> | null> {
+  return await db
+    .query("modelHistory")
+    .withIndex("by_api_identifier_and_recorded_at", (q) =>
+      q.eq("apiIdentifier", apiIdentifier),
+    )
+    .order("desc")
+    .first();
+}
+
+/** Records `entry` if it is new or differs from the model's latest row. */
+export async function recordHistoryEntry(
+  db: DatabaseWriter,
+  entry: HistoryEntry,
+  recordedAt: number,
+): Promise<RecordSyncItemResult> {
+  const { apiIdentifier } = entry;
+  const problem = checkHistoryEntry(entry);
+  if (problem !== null) {
+    return { apiIdentifier, status: "rejected", error: problem };
+  }
+  const latest = await latestHistory(db, apiIdentifier);
+  const changes = diffSnapshots(latest, entry);
+  if (latest !== null && changes.length === 0) {
+    return { apiIdentifier, status: "unchanged" };
+  }
+  const kind = latest === null ? "first_seen" : "changed";
+  const snapshot: Snapshot = {};
+  for (const field of TRACKED_FIELDS) {
+    if (entry[field] !== undefined) {
+      Object.assign(snapshot, { [field]: entry[field] });
+    }
+  }
+  const id = await db.insert("modelHistory", {
+    apiIdentifier,
+    recordedAt,
+    kind,
+    ...snapshot,
+    changes,
+  });
+  return { apiIdentifier, status: kind, id };
+}
+
+function withoutUndefined(change: HistoryChange): HistoryChange {
+  const result: HistoryChange = { field: change.field };
+  if (change.from !== undefined) result.from = change.from;
+  if (change.to !== undefined) result.to = change.to;
+  return result;
+}

@@ -1,0 +1,20 @@
+import { v } from "convex/values";
+import { internalQuery } from "../_generated/server";
+import { aiModelDoc } from "../lib/validators";
+
+/** The `aiModels` rows, oldest first; only those synced from OpenRouter with `syncedOnly`. */
+export const list = internalQuery({
+  args: { syncedOnly: v.optional(v.boolean()) },
+  returns: v.array(aiModelDoc),
+  handler: async (ctx, { syncedOnly }) => {
+    if (syncedOnly === true) {
+      return await ctx.db
+        .query("aiModels")
+        .withIndex("by_synced_from_open_router", (q) =>
+          q.eq("syncedFromOpenRouter", true),
+        )
+        .collect();
+    }
+    return await ctx.db.query("aiModels").collect();
+  },
+});
