@@ -10,6 +10,7 @@ from sync_client.errors import SyncModelsError
 from sync_client.sync import FieldChange, ModelResult, SyncReport
 
 _TAGS = {"inserted": "NEW", "updated": "UPD", "insert": "NEW", "update": "UPD", "unchanged": "SAME"}
+_PLANNED = {"insert": "would insert", "update": "would update", "unchanged": "unchanged"}
 _MAX_VALUE_CHARS = 60
 
 
@@ -32,7 +33,8 @@ def _result_line(result: ModelResult) -> str:
         return f"[ERR] {result.api_id} — {result.error}"
     tag = _TAGS[result.action or result.planned or "unchanged"]
     price = "FREE" if result.is_free else "PAID"
-    return f"[{tag}] [{price}] {result.api_id}"
+    line = f"[{tag}] [{price}] {result.api_id}"
+    return line if result.planned is None else f"{line} — {_PLANNED[result.planned]}"
 
 
 def _change_line(change: FieldChange) -> str:
@@ -65,7 +67,8 @@ def render_human(report: SyncReport) -> str:
     lines = [title, *(f"   {label}: {value}" for label, value in counts), ""]
     for result in report.results:
         lines.append(_result_line(result))
-        lines.extend(_change_line(change) for change in result.changes)
+        if result.planned == "update":  # a new row's fields are all "changes"; show updates only
+            lines.extend(_change_line(change) for change in result.changes)
     lines.extend(f"[---] {target.api_id} — not attempted" for target in report.not_attempted)
     return "\n".join(lines) + "\n"
 
@@ -149,6 +152,8 @@ def _cell(value: Any) -> str:
 def render_rows(rows: Iterable[Mapping[str, Any]]) -> str:
     """A compact aligned table of aiModels rows, sorted by id."""
     ordered = sorted(rows, key=lambda row: str(row.get("apiIdentifier", "")))
+    if not ordered:
+        return "(no rows)\n"
     table = [[header for _key, header in _ROW_COLUMNS]]
     table += [[_cell(row.get(key)) for key, _header in _ROW_COLUMNS] for row in ordered]
     widths = [max(len(line[column]) for line in table) for column in range(len(_ROW_COLUMNS))]

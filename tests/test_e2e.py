@@ -247,7 +247,7 @@ def test_dry_run_shows_the_changes_and_writes_nothing(harness: Harness) -> None:
     changed = sorted(name for name in SYNCED_FIELDS if old[name] != new[name])
     assert "contextWindow" in changed
     assert result.stdout.startswith("🔎 Dry run — nothing was written")
-    assert "[UPD] [FREE] google/gemma-3-27b-it:free" in result.stdout
+    assert "[UPD] [FREE] google/gemma-3-27b-it:free — would update" in result.stdout
     shown = re.findall(r"^      (\w+): .+ → .+$", result.stdout, flags=re.MULTILINE)
     assert sorted(shown) == changed
     assert f"contextWindow: {old['contextWindow']} → {new['contextWindow']}" in result.stdout

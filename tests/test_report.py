@@ -111,14 +111,24 @@ def test_dry_run_shows_each_changed_field_old_to_new() -> None:
                 ),
             ),
             ModelResult("b/model", 2, "paid", planned="unchanged", is_free=False),
+            ModelResult(
+                "c/model",
+                3,
+                "paid",
+                planned="insert",
+                is_free=True,
+                changes=(FieldChange("modelName", None, "C"),),
+            ),
         ],
     )
     text = render_human(report)
     assert text.startswith("🔎 Dry run — nothing was written")
     assert "   Would update: 1" in text and "   Unchanged: 1" in text
-    assert "[UPD] [PAID] a/model\n      inputCostPer1MTokens: 3 → 2.5\n" in text
+    assert "[UPD] [PAID] a/model — would update\n      inputCostPer1MTokens: 3 → 2.5\n" in text
     assert '      description: "old text" → (unset)' in text
-    assert "[SAME] [PAID] b/model" in text
+    assert "[SAME] [PAID] b/model — unchanged" in text
+    assert "[NEW] [FREE] c/model — would insert\n" in text
+    assert "modelName" not in text
     document = report_document(report)
     assert document["results"][0]["action"] == "update"
     assert document["results"][0]["changes"][1] == {
@@ -127,6 +137,9 @@ def test_dry_run_shows_each_changed_field_old_to_new() -> None:
         "after": None,
     }
     assert document["summary"]["unchanged"] == 1
+    assert document["results"][2]["changes"] == [
+        {"field": "modelName", "before": None, "after": "C"}
+    ]
 
 
 def test_error_codes_and_documents() -> None:
@@ -153,3 +166,4 @@ def test_values_and_rows_render_compactly() -> None:
     assert table[0].split() == ["model", "active", "free", "in", "$/1M", "out", "$/1M", "context"]
     assert table[1].split() == ["a/a", "no", "yes", "-", "-", "-"]
     assert table[2].split() == ["z/b", "yes", "no", "-", "-", "8"]
+    assert render_rows([]) == "(no rows)\n"
