@@ -1,0 +1,93 @@
+"""Model history: the entries a sync records (`mutations/history:recordSync`) and their display.
+
+An entry holds what the table says about a model right after the sync (prices, context
+window, max completion tokens) plus its rank and list; the mutation stores a row only when
+one of these differs from the model's latest row.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from .report import format_value
+
+TRACKED_ROW_FIELDS = (
+    "inputCostPer1MTokens",
+    "outputCostPer1MTokens",
+    "contextWindow",
+    "maxCompletionTokens",
+)
+#: The lists the history table knows; a model named only with `--model` records no list.
+HISTORY_LISTS = frozenset({"paid", "free", "catalog"})
+
+
+def build_entries(
+    results: Iterable[Any], rows: Iterable[Mapping[str, Any]]
+) -> list[dict[str, Any]]:
+    """recordSync entries for the models a sync wrote, with values read back from `rows`.
+
+    `results` are `sync.ModelResult`s; failed or unwritten ones (and dry-run plans) are skipped.
+    With duplicate rows for an id the oldest one counts (the one upsertModel updates).
+    """
+    by_id: dict[str, Mapping[str, Any]] = {}
+    for row in sorted(rows, key=lambda r: r.get("_creationTime", 0)):
+        by_id.setdefault(str(row.get("apiIdentifier")), row)
+    entries: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    for result in results:
+        if result.error is not None or result.action is None or result.api_id in seen:
+            continue
+        stored = by_id.get(result.api_id)
+        if stored is None:
+            continue
+        seen.add(result.api_id)
+        entry: dict[str, Any] = {"apiIdentifier": result.api_id}
+        for name in TRACKED_ROW_FIELDS:
+            if stored.get(name) is not None:
+                entry[name] = stored[name]
+        if result.rank is not None:
+            entry["rank"] = result.rank
+        if result.list_name in HISTORY_LISTS:
+            entry["list"] = result.list_name
+        entries.append(entry)
+    return entries
+
+
+def _change_text(change: Mapping[str, Any]) -> str:
+    # The contract names the sides before/after; the deployed function writes from/to.
+    before = change.get("from", change.get("before"))
+    after = change.get("to", change.get("after"))
+    return f"{change.get('field')}: {format_value(before)} → {format_value(after)}"
+
+
+def format_timestamp(ms: float | None) -> str:
+    """Milliseconds since the epoch as `YYYY-MM-DD HH:MM UTC`."""
+    if ms is None:
+        return "-"
+    moment = dt.datetime.fromtimestamp(ms / 1000, tz=dt.UTC)
+    return moment.strftime("%Y-%m-%d %H:%M UTC")
+
+
+def render_history(rows: Sequence[Mapping[str, Any]]) -> str:
+    """History rows (newest first) as text: one header line per row, one line per change."""
+    if not rows:
+        return "No history recorded yet.\n"
+    lines: list[str] = []
+    for row in rows:
+        kind = "first seen" if row.get("kind") == "first_seen" else "changed"
+        lines.append(
+            f"{format_timestamp(row.get('recordedAt'))}  {row.get('apiIdentifier')}  ({kind})"
+        )
+        lines.extend(f"    {_change_text(change)}" for change in row.get("changes") or ())
+    return "\n".join(lines) + "\n"
+
+
+def history_document(rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """The `--json` document: the rows as stored, without Convex system fields."""
+    return {
+        "history": [
+            {key: value for key, value in row.items() if not key.startswith("_")} for row in rows
+        ]
+    }
