@@ -1,0 +1,258 @@
+"""Start and drive the local Convex-compatible backend (local_backend/) from tests."""
+
+from __future__ import annotations
+
+import atexit
+import base64
+import contextlib
+import json
+import os
+import secrets
+import select
+import signal
+import socket
+import struct
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from types import FrameType
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+TSX = REPO_ROOT / "node_modules" / ".bin" / "tsx"
+MAIN = REPO_ROOT / "local_backend" / "src" / "main.ts"
+FIXTURE_FUNCTIONS = REPO_ROOT / "local_backend" / "fixtures" / "convex"
+
+_FAULT_KEYS = {
+    "latency_ms": "latencyMs",
+    "drop_after_messages": "dropAfterMessages",
+    "http_error_status": "httpErrorStatus",
+    "fail_functions": "failFunctions",
+}
+_running: set[subprocess.Popen[bytes]] = set()
+
+
+class LocalBackendError(RuntimeError):
+    """The backend did not start, or a control call failed."""
+
+
+class LocalBackend:
+    """A running backend process: its URL, admin key, and the loopback control endpoint."""
+
+    def __init__(self, process: subprocess.Popen[bytes], url: str, admin_key: str, log: Path):
+        self.process = process
+        self.url = url
+        self.admin_key = admin_key
+        self.log_path = log
+        self._http = httpx.Client(base_url=url, timeout=10.0)
+
+    def __repr__(self) -> str:  # the admin key stays out of reprs and tracebacks
+        return f"LocalBackend(url={self.url!r}, pid={self.process.pid})"
+
+    def set_faults(self, **faults: Any) -> dict[str, Any]:
+        """Set faults (latency_ms, drop_after_messages, http_error_status, fail_functions)."""
+        body = {_FAULT_KEYS.get(key, key): value for key, value in faults.items()}
+        return self._control("POST", "/_test/faults", body)
+
+    def reset(self) -> None:
+        """Drop every document and clear every fault."""
+        self._control("POST", "/_test/reset", {})
+
+    def stats(self) -> dict[str, Any]:
+        """Counters: mutations committed, sockets ever opened, open sockets, rss bytes."""
+        return self._control("GET", "/_test/stats", None)
+
+    def log_tail(self, lines: int = 30) -> str:
+        """The last lines the backend wrote to stderr."""
+        text = self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+        return "\n".join(text.splitlines()[-lines:])
+
+    def stop(self) -> None:
+        """Stop the whole process group: SIGTERM, then SIGKILL after 5 s."""
+        self._http.close()
+        _terminate(self.process)
+
+    def _control(self, method: str, path: str, body: Any) -> dict[str, Any]:
+        response = self._http.request(method, path, json=body)
+        if response.status_code != 200:
+            raise LocalBackendError(f"{method} {path}: {response.status_code} {response.text}")
+        result: dict[str, Any] = response.json()
+        return result
+
+
+@contextlib.contextmanager
+def start_local_backend(
+    latency_ms: int = 0,
+    *,
+    functions_dir: Path | None = None,
+    admin_key: str | None = None,
+    extra_args: tuple[str, ...] = (),
+    startup_timeout_s: float = 30.0,
+) -> Iterator[LocalBackend]:
+    """Start the backend on a free port, wait for its `ready` line, always stop it after."""
+    key = admin_key or "local|" + secrets.token_hex(16)
+    command = [str(TSX), str(MAIN), "--port", "0", "--admin-key", key]
+    if functions_dir is not None:
+        command += ["--functions-dir", str(functions_dir)]
+    if latency_ms:
+        command += ["--latency-ms", str(latency_ms)]
+    command += list(extra_args)
+    log = Path(tempfile.mkstemp(prefix="local-backend-", suffix=".log")[1])
+    with log.open("wb") as log_file:
+        process = subprocess.Popen(
+            command,
+            cwd=REPO_ROOT,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=log_file,
+            start_new_session=True,  # its own process group: teardown kills tsx and node together
+        )
+    _running.add(process)
+    backend: LocalBackend | None = None
+    try:
+        url = _read_ready_line(process, startup_timeout_s, log)
+        backend = LocalBackend(process, url, key, log)
+        yield backend
+    finally:
+        if backend is not None:
+            backend.stop()
+        else:
+            _terminate(process)
+        log.unlink(missing_ok=True)
+
+
+def _read_ready_line(process: subprocess.Popen[bytes], timeout_s: float, log: Path) -> str:
+    assert process.stdout is not None
+    deadline = time.monotonic() + timeout_s
+    buffer = b""
+    while b"\n" not in buffer:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0 or process.poll() is not None:
+            reason = "timed out" if remaining <= 0 else f"exited with {process.returncode}"
+            raise LocalBackendError(f"local backend {reason} before ready:\n{_tail(log)}")
+        readable, _, _ = select.select([process.stdout], [], [], min(remaining, 0.2))
+        if readable:
+            chunk = os.read(process.stdout.fileno(), 4096)
+            if not chunk:
+                continue
+            buffer += chunk
+    line = buffer.split(b"\n", 1)[0].decode()
+    if not line.startswith("ready http://127.0.0.1:"):
+        raise LocalBackendError(f"unexpected first line {line!r}:\n{_tail(log)}")
+    return line.split(" ", 1)[1].strip()
+
+
+def _tail(log: Path) -> str:
+    return "\n".join(log.read_text(errors="replace").splitlines()[-30:]) if log.exists() else ""
+
+
+def _terminate(process: subprocess.Popen[bytes]) -> None:
+    _running.discard(process)
+    if process.poll() is None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=5)
+    # The group may outlive its leader (e.g. a grandchild); make sure nothing is left.
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(process.pid, signal.SIGKILL)
+    if process.stdout is not None:
+        process.stdout.close()
+
+
+@atexit.register
+def _stop_leftovers() -> None:
+    for process in list(_running):
+        _terminate(process)
+
+
+@contextlib.contextmanager
+def deadline(seconds: float) -> Iterator[None]:
+    """Raise TimeoutError in the main thread after `seconds` (the Convex SDK has no timeout).
+
+    The SDK checks for signals about once a second, so allow a second of slack.
+    """
+
+    def expire(signum: int, frame: FrameType | None) -> None:
+        raise TimeoutError(f"no answer within {seconds} s")
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+class RawSyncSocket:
+    """A bare WebSocket client for protocol-level checks the SDK would hide (it reconnects)."""
+
+    def __init__(self, url: str, timeout_s: float = 5.0):
+        parts = urlsplit(url)
+        self._sock = socket.create_connection((parts.hostname, parts.port), timeout=timeout_s)
+        key = base64.b64encode(secrets.token_bytes(16)).decode()
+        request = (
+            f"GET /api/1.0/sync HTTP/1.1\r\nHost: {parts.netloc}\r\nUpgrade: websocket\r\n"
+            f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n"
+        )
+        self._sock.sendall(request.encode())
+        head = b""
+        while b"\r\n\r\n" not in head:
+            chunk = self._sock.recv(1)
+            if not chunk:
+                raise ConnectionError("closed during handshake")
+            head += chunk
+        self.status = int(head.split(b" ", 2)[1])
+        self._buffer = b""
+
+    def send(self, message: dict[str, Any]) -> None:
+        payload = json.dumps(message).encode()
+        mask = secrets.token_bytes(4)
+        header = bytes([0x81])
+        if len(payload) < 126:
+            header += bytes([0x80 | len(payload)])
+        elif len(payload) < 1 << 16:
+            header += bytes([0x80 | 126]) + struct.pack(">H", len(payload))
+        else:
+            header += bytes([0x80 | 127]) + struct.pack(">Q", len(payload))
+        masked = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+        self._sock.sendall(header + mask + masked)
+
+    def receive(self) -> dict[str, Any] | None:
+        """The next text message as JSON, or None when the server closed the socket."""
+        first, second = self._read(2)
+        length = second & 0x7F
+        if length == 126:
+            length = struct.unpack(">H", self._read(2))[0]
+        elif length == 127:
+            length = struct.unpack(">Q", self._read(8))[0]
+        payload = self._read(length)
+        opcode = first & 0x0F
+        if opcode == 0x8:
+            return None
+        if opcode != 0x1:
+            return self.receive()
+        message: dict[str, Any] = json.loads(payload)
+        return message
+
+    def close(self) -> None:
+        self._sock.close()
+
+    def _read(self, size: int) -> bytes:
+        while len(self._buffer) < size:
+            chunk = self._sock.recv(65536)
+            if not chunk:
+                raise ConnectionError("socket closed")
+            self._buffer += chunk
+        data, self._buffer = self._buffer[:size], self._buffer[size:]
+        return data

@@ -1,0 +1,448 @@
+"""The local backend, driven by the real `convex` SDK (and the Convex CLI) over real sockets."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import shutil
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import psutil
+import pytest
+from convex.http_client import ConvexHttpClient
+from support.local_backend import (
+    FIXTURE_FUNCTIONS,
+    REPO_ROOT,
+    LocalBackend,
+    RawSyncSocket,
+    deadline,
+    start_local_backend,
+)
+
+from convex import ConvexClient, ConvexError
+
+pytestmark = pytest.mark.timeout(90)
+
+UPSERT = "mutations/syncModels:upsertModel"
+LIST = "queries/aiModels:list"
+SET_ACTIVE = "mutations/activation:setActive"
+
+
+def model_args(n: int = 1, **overrides: Any) -> dict[str, Any]:
+    args: dict[str, Any] = {
+        "apiIdentifier": f"acme/model-{n}",
+        "modelName": f"Acme {n}",
+        "provider": "acme",
+        "slug": f"acme-model-{n}",
+        "isFree": False,
+        "contextWindow": 8192,
+        "inputCostPer1MTokens": 1.5,
+        "outputCostPer1MTokens": 3.0,
+    }
+    return args | overrides
+
+
+def admin_client(backend: LocalBackend) -> ConvexClient:
+    client = ConvexClient(backend.url)
+    client.set_admin_auth(backend.admin_key)
+    return client
+
+
+@pytest.fixture(scope="module")
+def notes_backend() -> Iterator[LocalBackend]:
+    """A backend running the small fixture app (public and internal functions), fast pings."""
+    with start_local_backend(
+        functions_dir=FIXTURE_FUNCTIONS, extra_args=("--ping-interval-ms", "300")
+    ) as backend:
+        yield backend
+
+
+@pytest.fixture
+def notes(notes_backend: LocalBackend) -> LocalBackend:
+    notes_backend.reset()
+    return notes_backend
+
+
+def test_admin_mutation_and_query_round_trip(backend: LocalBackend) -> None:
+    connections_before = backend.stats()["connections"]
+    client = admin_client(backend)
+    with deadline(10):
+        first = client.mutation(UPSERT, model_args())
+        second = client.mutation(UPSERT, model_args(modelName="Acme One"))
+        rows = client.query(LIST, {})
+    assert first["action"] == "inserted"
+    assert second == {"action": "updated", "id": first["id"]}
+    assert [(r["_id"], r["modelName"], r["isActive"]) for r in rows] == [
+        (first["id"], "Acme One", False)
+    ]
+    assert rows[0]["contextWindow"] == 8192
+    # One socket for all three calls: a protocol slip would make the SDK silently reconnect.
+    assert backend.stats()["connections"] == connections_before + 1
+
+
+def test_subscription_sees_another_clients_mutation(backend: LocalBackend) -> None:
+    watcher, writer = admin_client(backend), admin_client(backend)
+    with deadline(10):
+        updates = watcher.subscribe(LIST, {})
+        assert next(updates) == []
+        writer.mutation(UPSERT, model_args(7))
+        rows: Any = next(updates)
+    assert [r["apiIdentifier"] for r in rows] == ["acme/model-7"]
+
+
+def test_anonymous_client_cannot_reach_internal_functions(backend: LocalBackend) -> None:
+    mutations_before = backend.stats()["mutations"]
+    anonymous = ConvexClient(backend.url)
+    for call, name, args in [
+        (anonymous.mutation, UPSERT, model_args()),
+        (anonymous.query, LIST, {}),
+    ]:
+        with deadline(10), pytest.raises(Exception) as raised:
+            call(name, args)
+        assert not isinstance(raised.value, ConvexError)
+        assert f"Could not find public function for '{name}'" in str(raised.value)
+    assert backend.stats()["mutations"] == mutations_before
+
+
+def test_public_and_internal_visibility(notes: LocalBackend) -> None:
+    anonymous, admin = ConvexClient(notes.url), admin_client(notes)
+    with deadline(10):
+        anonymous.mutation("notes:add", {"text": "hello"})
+        assert anonymous.query("notes:list", {}) == ["hello"]
+        assert admin.query("notes:list", {}) == ["hello"]
+        with pytest.raises(Exception, match="Could not find public function for 'notes:clear'"):
+            anonymous.mutation("notes:clear", {})
+        assert admin.mutation("notes:clear", {}) == 1
+        assert anonymous.query("notes:list", {}) == []
+
+
+def test_action_round_trips_convex_values(notes: LocalBackend) -> None:
+    value: dict[str, Any] = {"list": [1.5, "two", True, None], "nested": {"x": -0.25}}
+    with deadline(10):
+        assert ConvexClient(notes.url).action("notes:echo", {"value": value}) == value
+
+
+def test_convex_error_reaches_sdk_with_data(backend: LocalBackend) -> None:
+    mutations_before = backend.stats()["mutations"]
+    client = admin_client(backend)
+    with deadline(10), pytest.raises(ConvexError) as raised:
+        client.mutation(UPSERT, model_args(inputCostPer1MTokens=-1))
+    assert raised.value.data["field"] == "inputCostPer1MTokens"
+    with deadline(10), pytest.raises(ConvexError) as missing:
+        client.mutation(SET_ACTIVE, {"apiIdentifier": "nobody/none", "isActive": True})
+    assert missing.value.data["apiIdentifier"] == "nobody/none"
+    assert backend.stats()["mutations"] == mutations_before
+
+
+def test_convex_error_data_keeps_int64(notes: LocalBackend) -> None:
+    with deadline(10), pytest.raises(ConvexError) as raised:
+        ConvexClient(notes.url).mutation("notes:add", {"text": ""})
+    assert raised.value.data == {"code": "EMPTY", "big": 2**40}
+
+
+def test_failing_function_is_a_plain_error(backend: LocalBackend) -> None:
+    backend.set_faults(fail_functions={UPSERT: "disk on fire"})
+    with deadline(10), pytest.raises(Exception, match="disk on fire") as raised:
+        admin_client(backend).mutation(UPSERT, model_args())
+    assert not isinstance(raised.value, ConvexError)
+
+
+def test_wrong_admin_key_never_yields_a_result(backend: LocalBackend) -> None:
+    mutations_before = backend.stats()["mutations"]
+    client = ConvexClient(backend.url)
+    client.set_admin_auth("local|not-the-key")
+    with pytest.raises(TimeoutError), deadline(2.5):
+        client.mutation(UPSERT, model_args())
+    assert backend.stats()["mutations"] == mutations_before
+    with deadline(10):
+        assert admin_client(backend).query(LIST, {}) == []
+
+
+def test_wrong_admin_key_gets_auth_error_and_close(backend: LocalBackend) -> None:
+    raw = RawSyncSocket(backend.url)
+    try:
+        raw.send(
+            {
+                "type": "Connect",
+                "sessionId": "s",
+                "connectionCount": 0,
+                "lastCloseReason": "InitialConnect",
+                "clientTs": 0,
+            }
+        )
+        raw.send({"type": "Authenticate", "baseVersion": 0, "tokenType": "Admin", "value": "no"})
+        error = raw.receive()
+        assert error is not None and error["type"] == "AuthError"
+        assert error["baseVersion"] == 0
+        assert raw.receive() is None
+    finally:
+        raw.close()
+
+
+def test_dropped_socket_replayed_upsert_is_harmless(backend: LocalBackend) -> None:
+    client = admin_client(backend)
+    with deadline(10):
+        client.mutation(UPSERT, model_args(1))
+    before = backend.stats()
+    # The next message (the upsert) commits, then its socket dies before the answer.
+    backend.set_faults(drop_after_messages=1)
+    with deadline(20):
+        result = client.mutation(UPSERT, model_args(2))
+        rows = client.query(LIST, {})
+    after = backend.stats()
+    assert after["connections"] > before["connections"]
+    assert after["mutations"] == before["mutations"] + 2  # the original and the replay
+    assert result["action"] == "updated"
+    assert sorted(r["apiIdentifier"] for r in rows) == ["acme/model-1", "acme/model-2"]
+
+
+def test_two_clients_at_once(backend: LocalBackend) -> None:
+    errors: list[BaseException] = []
+
+    def upsert_many(offset: int) -> None:
+        try:
+            client = admin_client(backend)
+            for n in range(offset, offset + 50):
+                client.mutation(UPSERT, model_args(n))
+        except BaseException as error:  # reported to the main thread
+            errors.append(error)
+
+    threads = [threading.Thread(target=upsert_many, args=(o,)) for o in (0, 1000)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert not any(t.is_alive() for t in threads), "a client hung"
+    assert errors == []
+    with deadline(10):
+        assert len(admin_client(backend).query(LIST, {})) == 100
+
+
+def test_thousand_sequential_upserts_no_hang_no_memory_growth(backend: LocalBackend) -> None:
+    client = admin_client(backend)
+    with deadline(30):
+        for n in range(300):
+            client.mutation(UPSERT, model_args(n % 100))
+    rss_before = backend.stats()["rss"]
+    started = time.monotonic()
+    with deadline(60):
+        for n in range(1000):
+            client.mutation(UPSERT, model_args(n % 100, inputCostPer1MTokens=float(n)))
+    elapsed = time.monotonic() - started
+    growth_mb = (backend.stats()["rss"] - rss_before) / 2**20
+    assert growth_mb < 40, f"backend rss grew {growth_mb:.1f} MiB over 1,000 upserts"
+    assert elapsed < 30
+    with deadline(10):
+        assert len(client.query(LIST, {})) == 100
+
+
+def self_hosted_env(backend: LocalBackend) -> dict[str, str]:
+    """The environment `npx convex run` needs to target the local backend, nothing else."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CONVEX_")}
+    return env | {
+        "CONVEX_SELF_HOSTED_URL": backend.url,
+        "CONVEX_SELF_HOSTED_ADMIN_KEY": backend.admin_key,
+    }
+
+
+def test_npx_convex_run_against_local_backend(backend: LocalBackend) -> None:
+    with deadline(10):
+        admin_client(backend).mutation(UPSERT, model_args(3))
+    env = self_hosted_env(backend)
+    args = json.dumps({"apiIdentifier": "acme/model-3", "isActive": True})
+    completed = subprocess.run(
+        [str(REPO_ROOT / "node_modules" / ".bin" / "convex"), "run", SET_ACTIVE, args],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stderr
+    assert json.loads(completed.stdout)["isActive"] is True
+    with deadline(10):
+        assert admin_client(backend).query(LIST, {})[0]["isActive"] is True
+
+
+def test_npx_convex_run_reports_missing_function(backend: LocalBackend) -> None:
+    env = self_hosted_env(backend)
+    completed = subprocess.run(
+        [str(REPO_ROOT / "node_modules" / ".bin" / "convex"), "run", "mutations/activation:nope"],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert completed.returncode == 1
+    assert "Could not find function for 'mutations/activation:nope'" in completed.stderr
+    assert "mutations/activation:setActive" in completed.stderr  # the list of what exists
+
+
+def test_http_api(backend: LocalBackend) -> None:
+    admin = {"Authorization": f"Convex {backend.admin_key}"}
+    with httpx.Client(base_url=backend.url, timeout=10) as http:
+        inserted = http.post(
+            "/api/mutation",
+            headers=admin,
+            json={"path": UPSERT, "args": model_args(4), "format": "json"},
+        ).json()
+        assert inserted["status"] == "success" and inserted["value"]["action"] == "inserted"
+        listed = http.post(
+            "/api/run/queries/aiModels/list", headers=admin, json={"args": {}, "format": "json"}
+        ).json()
+        assert [r["apiIdentifier"] for r in listed["value"]] == ["acme/model-4"]
+        failed = http.post(
+            "/api/function",
+            headers=admin,
+            json={
+                "path": UPSERT,
+                "args": model_args(4, outputCostPer1MTokens=-2),
+                "format": "convex_encoded_json",
+            },
+        ).json()
+        assert failed["status"] == "error"
+        assert failed["errorData"]["field"] == "outputCostPer1MTokens"
+        hidden = http.post("/api/query", json={"path": LIST, "args": {}, "format": "json"}).json()
+        assert hidden["status"] == "error"
+        assert f"Could not find public function for '{LIST}'" in hidden["errorMessage"]
+        bad_key = http.post(
+            "/api/query", headers={"Authorization": "Convex wrong"}, json={"path": LIST, "args": {}}
+        )
+        assert bad_key.status_code == 401
+        wrong_kind = http.post(
+            "/api/query", headers=admin, json={"path": UPSERT, "args": {}}
+        ).json()
+        assert "as Query, but it is defined as Mutation" in wrong_kind["errorMessage"]
+
+
+def test_legacy_http_client_reads_convex_encoded_json(backend: LocalBackend) -> None:
+    client = ConvexHttpClient(backend.url)
+    client.set_admin_auth(backend.admin_key)
+    assert client.mutation(UPSERT, model_args(5))["action"] == "inserted"
+    assert client.query(LIST, {})[0]["contextWindow"] == 8192.0
+
+
+def test_added_latency(backend: LocalBackend) -> None:
+    client = admin_client(backend)
+    with deadline(10):
+        client.query(LIST, {})
+    backend.set_faults(latency_ms=300)
+    started = time.monotonic()
+    with deadline(10):
+        client.mutation(UPSERT, model_args())
+    assert time.monotonic() - started >= 0.3
+
+
+def test_http_error_mode(backend: LocalBackend) -> None:
+    backend.set_faults(http_error_status=503)
+    assert (
+        httpx.post(f"{backend.url}/api/query", json={"path": LIST, "args": {}}).status_code == 503
+    )
+    raw = RawSyncSocket(backend.url)
+    raw.close()
+    assert raw.status == 503
+    backend.reset()
+    raw = RawSyncSocket(backend.url)
+    raw.close()
+    assert raw.status == 101
+
+
+def test_control_endpoint_rejects_unknown_faults(backend: LocalBackend) -> None:
+    response = httpx.post(f"{backend.url}/_test/faults", json={"latency": 5})
+    assert response.status_code == 400
+    assert "unknown fault 'latency'" in response.text
+
+
+def test_sync_protocol_versions_and_ping(notes: LocalBackend) -> None:
+    raw = RawSyncSocket(notes.url)
+    try:
+        raw.send(
+            {
+                "type": "Connect",
+                "sessionId": "s",
+                "connectionCount": 0,
+                "lastCloseReason": "InitialConnect",
+                "clientTs": 0,
+            }
+        )
+        raw.send(
+            {
+                "type": "Authenticate",
+                "baseVersion": 0,
+                "tokenType": "Admin",
+                "value": notes.admin_key,
+            }
+        )
+        auth = next_non_ping(raw)
+        zero = {"querySet": 0, "identity": 0, "ts": base64.b64encode(bytes(8)).decode()}
+        assert auth["type"] == "Transition" and auth["startVersion"] == zero
+        assert auth["endVersion"]["identity"] == 1 and auth["endVersion"]["querySet"] == 0
+        raw.send(
+            {
+                "type": "ModifyQuerySet",
+                "baseVersion": 0,
+                "newVersion": 1,
+                "modifications": [
+                    {"type": "Add", "queryId": 0, "udfPath": "notes.js:list", "args": [{}]}
+                ],
+            }
+        )
+        added = next_non_ping(raw)
+        assert added["startVersion"] == auth["endVersion"]
+        assert added["endVersion"]["querySet"] == 1
+        assert added["modifications"][0] | {"logLines": []} == {
+            "type": "QueryUpdated",
+            "queryId": 0,
+            "value": [],
+            "logLines": [],
+            "journal": None,
+        }
+        raw.send(
+            {"type": "Mutation", "requestId": 0, "udfPath": "notes:add", "args": [{"text": "hi"}]}
+        )
+        response = next_non_ping(raw)
+        assert response["type"] == "MutationResponse" and response["success"] is True
+        released = next_non_ping(raw)
+        assert released["startVersion"] == added["endVersion"]
+        released_ts, mutation_ts = ts(released["endVersion"]["ts"]), ts(response["ts"])
+        assert released_ts >= mutation_ts > ts(added["endVersion"]["ts"])
+        assert [m["value"] for m in released["modifications"]] == [["hi"]]
+        started = time.monotonic()
+        assert raw.receive() == {"type": "Ping"}
+        assert time.monotonic() - started < 2
+    finally:
+        raw.close()
+
+
+def next_non_ping(raw: RawSyncSocket) -> dict[str, Any]:
+    while True:
+        message = raw.receive()
+        assert message is not None, "server closed the socket"
+        if message["type"] != "Ping":
+            return message
+
+
+def ts(encoded: str) -> int:
+    return int.from_bytes(base64.b64decode(encoded), "little")
+
+
+def test_stop_leaves_no_process_behind() -> None:
+    with start_local_backend(functions_dir=FIXTURE_FUNCTIONS) as backend:
+        leader = psutil.Process(backend.process.pid)
+        family = [leader, *leader.children(recursive=True)]
+    _gone, alive = psutil.wait_procs(family, timeout=5)
+    assert alive == []
+    assert backend.process.returncode == 0  # SIGTERM is a clean stop
+
+
+def test_node_is_available() -> None:
+    assert shutil.which("node") is not None
