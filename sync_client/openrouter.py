@@ -11,6 +11,7 @@ field path, e.g. `data[12].pricing.prompt: expected a string, got 3e-06`.
 from __future__ import annotations
 
 import json
+import math
 import random
 import time
 from collections.abc import Callable, Iterator
@@ -344,9 +345,11 @@ def _retry_after_seconds(response: httpx.Response) -> float | None:
         return None
     value = value.strip()
     try:
-        return max(float(value), 0.0)
+        seconds = float(value)
     except ValueError:
         pass
+    else:
+        return max(seconds, 0.0) if not math.isnan(seconds) else None
     try:
         moment = parsedate_to_datetime(value)
     except (TypeError, ValueError):

@@ -180,6 +180,20 @@ def test_retry_after_is_capped(openrouter_server: OpenRouterServer) -> None:
     assert "retrying in 0.3 s" in log[0]
 
 
+@pytest.mark.parametrize("header", ["soon", "nan", "", "Wed, 99 Foo 2026"])
+def test_unusable_retry_after_falls_back_to_backoff(
+    openrouter_server: OpenRouterServer, header: str
+) -> None:
+    openrouter_server.serve_json(tiny_catalog("a/b")).enqueue(
+        Respond.error(503, retry_after=header)
+    )
+    log = Logged()
+    started = time.monotonic()
+    fetch(openrouter_server, log=log)
+    assert time.monotonic() - started < 1.0
+    assert "retrying in 0.0 s" in log[0] or "retrying in 0.1 s" in log[0]
+
+
 def test_retry_after_beyond_the_deadline_fails_without_sleeping(
     openrouter_server: OpenRouterServer,
 ) -> None:
@@ -405,3 +419,13 @@ def test_fifty_thousand_models_parse_within_bounds(openrouter_server: OpenRouter
     assert len(catalog) == 50_000
     assert catalog.get("vendor/model-49999") is not None
     assert elapsed < 15
+
+
+def test_wrong_base_path_is_a_404_pointing_at_the_setting(
+    openrouter_server: OpenRouterServer,
+) -> None:
+    error = fetch_error(openrouter_server.origin + "/v1")
+    assert error.status_code == 404
+    assert error.hint is not None
+    assert "OPENROUTER_BASE_URL" in error.hint
+    assert [request.path for request in openrouter_server.requests] == ["/v1/models"]
