@@ -60,6 +60,8 @@ async function main(): Promise<void> {
   const stop = (): void => {
     if (stopping) return;
     stopping = true;
+    // A client that never lets go of its socket must not keep the process alive.
+    setTimeout(() => process.exit(0), 2000).unref();
     backend.stop().then(
       () => process.exit(0),
       () => process.exit(1),
