@@ -32,6 +32,9 @@ LIST_HISTORY = "queries/history:list"
 BATCH_SIZE = 4096
 
 _NOT_FOUND_MARKERS = ("Could not find public function", "Could not find function")
+# The SDK's worker gives up on a connection it never made with this bare message (seen with a
+# refused connection on a process's first client); the call did not reach any function.
+_CONNECTION_LOST = "channel closed"
 
 
 class RevealsSecret(Protocol):
@@ -184,6 +187,11 @@ class ConvexStore:
             raise ConvexCallError(self._redact(str(error)), data=error.data) from None
         except Exception as error:  # the SDK raises plain Exception for a function's failure
             message = self._redact(str(error))
+            if message.strip() == _CONNECTION_LOST:
+                raise ConvexUnavailableError(
+                    f"cannot reach or authenticate to {self.host}: the connection closed",
+                    hint="check CONVEX_URL and that the deployment is up",
+                ) from None
             if any(marker in message for marker in _NOT_FOUND_MARKERS):
                 raise ConvexUnavailableError(
                     f"{self.host} refused {name}: {message}",

@@ -67,22 +67,30 @@ def silent_server() -> Iterator[str]:
     listener.close()
 
 
-def assert_unavailable_within(store: ConvexStore, timeout_s: float, secret: Secret) -> str:
+def assert_unavailable_within(
+    store: ConvexStore, timeout_s: float, secret: Secret, *, may_fail_fast: bool = False
+) -> str:
     started = time.monotonic()
     with pytest.raises(ConvexUnavailableError) as caught:
         store.list_models()
     elapsed = time.monotonic() - started
-    assert timeout_s * 0.9 <= elapsed < timeout_s + 1.5
     message = str(caught.value)
-    assert f"within {timeout_s:g} s" in message and store.host in message
+    assert elapsed < timeout_s + 1.5
+    assert f"cannot reach or authenticate to {store.host}" in message
+    if not may_fail_fast:
+        assert elapsed >= timeout_s * 0.9 and f"within {timeout_s:g} s" in message
     assert secret.reveal() not in message + str(caught.value.hint)
     assert "0123456789abcdef" not in message
     return message
 
 
-def test_a_closed_port_is_unavailable_after_the_deadline() -> None:
-    with ConvexStore(f"http://127.0.0.1:{free_port()}", WRONG_KEY, timeout_s=1.0) as store:
-        assert_unavailable_within(store, 1.0, WRONG_KEY)
+def test_a_closed_port_is_unavailable_by_the_deadline() -> None:
+    # The SDK sometimes gives up on a refused first connection at once; either way it is
+    # unavailability, never a hang and never a per-model error.
+    for _attempt in range(2):
+        with ConvexStore(f"http://127.0.0.1:{free_port()}", WRONG_KEY, timeout_s=1.0) as store:
+            assert_unavailable_within(store, 1.0, WRONG_KEY, may_fail_fast=True)
+            assert_unavailable_within(store, 1.0, WRONG_KEY, may_fail_fast=True)
 
 
 def test_a_server_that_never_answers_is_unavailable_after_the_deadline(silent_server: str) -> None:
