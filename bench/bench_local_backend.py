@@ -17,9 +17,8 @@ from typing import Any
 # The launcher lives with the test support code; the benchmark reuses it as is.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
-from support.local_backend import deadline, start_local_backend
-
 from convex import ConvexClient
+from support.local_backend import deadline, start_local_backend
 
 UPSERT = "mutations/syncModels:upsertModel"
 

@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 import psutil
 import pytest
+from convex import ConvexClient, ConvexError
 from convex.http_client import ConvexHttpClient
 from support.local_backend import (
     FIXTURE_FUNCTIONS,
@@ -24,8 +25,6 @@ from support.local_backend import (
     deadline,
     start_local_backend,
 )
-
-from convex import ConvexClient, ConvexError
 
 pytestmark = pytest.mark.timeout(90)
 
