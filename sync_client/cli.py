@@ -17,9 +17,11 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from sync_client.commands import register as register_subcommands
 from sync_client.errors import ConfigError, ExitCode, SyncModelsError
 
 if TYPE_CHECKING:
+    from sync_client.commands import AfterSync
     from sync_client.convex_store import RevealsSecret
     from sync_client.sync import ModelStore, SyncReport
 
@@ -117,6 +119,7 @@ class SyncOptions:
     config_dir: Path = DEFAULT_CONFIG_DIR
     timeout_s: float = DEFAULT_TIMEOUT_S
     local: bool = False
+    deactivate_stale: bool = False
 
 
 @app.callback()
@@ -165,6 +168,13 @@ def sync_command(
         bool,
         typer.Option("--local", help="Sync into a throwaway local backend (needs Node)."),
     ] = False,
+    deactivate_stale: Annotated[
+        bool,
+        typer.Option(
+            "--deactivate-stale",
+            help="Set synced models that left the list or OpenRouter inactive.",
+        ),
+    ] = False,
 ) -> None:
     """Sync ranked OpenRouter models into the Convex aiModels table.
 
@@ -182,6 +192,7 @@ def sync_command(
         config_dir=config_dir,
         timeout_s=timeout_s,
         local=local,
+        deactivate_stale=deactivate_stale,
     )
     ctx.obj = options
     if ctx.invoked_subcommand is not None:
@@ -238,17 +249,21 @@ def run_sync(options: SyncOptions, output: Output) -> int:
     else:
         label = choice
 
+    fetched: list[Any] = []
+
     def fetch() -> Any:
         import httpx
 
         from sync_client.openrouter import fetch_catalog
 
-        return fetch_catalog(
+        catalog = fetch_catalog(
             settings.openrouter_base_url,
             api_key=settings.openrouter_api_key,
             timeout=httpx.Timeout(options.timeout_s),
             log=output.progress,
         )
+        fetched.append(catalog)
+        return catalog
 
     local_context: AbstractContextManager[Any] = nullcontext()
     if options.local:
@@ -267,11 +282,38 @@ def run_sync(options: SyncOptions, output: Output) -> int:
 
         report = _sync(targets, fetch, open_store, label, options, output)
         rows = None
-        if backend is not None and report.aborted is None:
+        after = None
+        if report.aborted is None:
             with _open_store(url, key, options.timeout_s) as store:
-                rows = store.list_models()
-    _render(report, rows, output)
+                after = _follow_up(report, store, targets, choice, fetched, options)
+                if backend is not None:
+                    rows = store.list_models()
+    _render(report, rows, output, after)
+    if after is not None and not after.ok:
+        return max(report.exit_code, int(ExitCode.PARTIAL))
     return report.exit_code
+
+
+def _follow_up(
+    report: SyncReport,
+    store: Any,
+    targets: Sequence[Any],
+    choice: str | None,
+    fetched: list[Any],
+    options: SyncOptions,
+) -> AfterSync:
+    """History, the stale report and `--deactivate-stale` (see sync_client.commands)."""
+    from sync_client.commands import follow_up_sync
+
+    return follow_up_sync(
+        report,
+        store,
+        record_history=store.record_history,
+        listed_ids=None if choice is None else {target.api_id for target in targets},
+        list_label=choice or "chosen",
+        catalog_ids={model.id for model in fetched[0]} if fetched else None,
+        deactivate_stale=options.deactivate_stale,
+    )
 
 
 @contextmanager
@@ -302,20 +344,36 @@ def _sync(
     )
 
 
-def _render(report: SyncReport, rows: list[dict[str, Any]] | None, output: Output) -> None:
+def _render(
+    report: SyncReport,
+    rows: list[dict[str, Any]] | None,
+    output: Output,
+    after: AfterSync | None = None,
+) -> None:
+    from sync_client.commands import after_sync_document, render_after_sync
     from sync_client.report import render_human, render_rows, report_document
 
     if output.json_mode:
         document = report_document(report)
+        if after is not None:
+            document.update(after_sync_document(after))
         if rows is not None:
             document["localRows"] = rows
         output.document(document)
         return
     output.data(render_human(report))
+    if after is not None:
+        stale_text, notes = render_after_sync(after, report.dry_run)
+        output.data(stale_text)
+        if notes:
+            output.progress(notes)
     if rows is not None:
         output.data("\nRows in the local backend:\n" + render_rows(rows))
     if report.aborted is not None:
         output.error(report.aborted)
+
+
+register_subcommands(app)
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -1,0 +1,450 @@
+"""The subcommands beside the sync — `rankings`, `history`, `status`, `activate`, `deactivate` —
+and what runs after a sync (history, stale report, `--deactivate-stale`).
+
+`register(app)` adds the commands to cli.py's Typer app; each body runs under `run_guarded`,
+so failures become one `error:` line (or a JSON error document) and an exit code.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Callable, Collection, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from sync_client.errors import ConfigError, ConvexCallError, ExitCode, SyncModelsError
+
+if TYPE_CHECKING:
+    from sync_client.cli import Output
+    from sync_client.convex_store import ConvexStore
+    from sync_client.settings import Settings
+    from sync_client.stale import ActivationStore, Deactivation, StaleModel
+    from sync_client.sync import SyncReport
+
+DEFAULT_CONFIG_DIR = Path("convex/config")
+DEFAULT_TIMEOUT_S = 30.0
+
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
+EnvFileFlag = Annotated[
+    Path | None, typer.Option("--env-file", metavar="PATH", help="Load this env file.")
+]
+ProdFlag = Annotated[bool, typer.Option("--prod", help="Load .env.prod instead of .env.local.")]
+TimeoutFlag = Annotated[
+    float,
+    typer.Option("--timeout", metavar="S", min=0.1, help="Deadline for each call, in seconds."),
+]
+ConfigDirFlag = Annotated[
+    Path,
+    typer.Option(
+        "--config-dir",
+        metavar="DIR",
+        help="Directory holding topPaidModels.ts and topFreeModels.ts.",
+    ),
+]
+
+
+def _guarded(json_output: bool, body: Callable[[Output], int]) -> None:
+    from sync_client.cli import Output, run_guarded
+
+    output = Output(json_mode=json_output)
+    raise typer.Exit(run_guarded(output, lambda: body(output)))
+
+
+def _settings(
+    output: Output, env_file: Path | None, prod: bool, *, require_convex: bool = True
+) -> Settings:
+    from sync_client.settings import load_settings
+
+    settings = load_settings(env_file=env_file, prod=prod, require_convex=require_convex)
+    output.remember(settings.deploy_key)
+    output.remember(settings.openrouter_api_key)
+    if require_convex and settings.deploy_key is None:
+        raise ConfigError(
+            "CONVEX_DEPLOY_KEY is not set: these functions are internal and need admin auth",
+            hint="set CONVEX_DEPLOY_KEY (Convex dashboard → Settings → Deploy keys) in .env.local",
+        )
+    return settings
+
+
+@contextmanager
+def _store(settings: Settings, timeout_s: float) -> Iterator[ConvexStore]:
+    from sync_client.convex_store import ConvexStore
+
+    assert settings.convex_url is not None
+    with ConvexStore(settings.convex_url, settings.deploy_key, timeout_s) as store:
+        yield store
+
+
+# --- rankings ---------------------------------------------------------------------------------
+
+
+def rankings_command(
+    paid: Annotated[bool, typer.Option("--paid", help="Rank paid models.")] = False,
+    free: Annotated[bool, typer.Option("--free", help="Rank free models.")] = False,
+    top: Annotated[int, typer.Option("--top", min=1, max=50, help="How many to keep.")] = 10,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Show the diff; write nothing.")
+    ] = False,
+    start_date: Annotated[
+        str | None, typer.Option("--start-date", metavar="YYYY-MM-DD", help="Window start.")
+    ] = None,
+    end_date: Annotated[
+        str | None, typer.Option("--end-date", metavar="YYYY-MM-DD", help="Window end.")
+    ] = None,
+    config_dir: ConfigDirFlag = DEFAULT_CONFIG_DIR,
+    json_output: JsonFlag = False,
+    env_file: EnvFileFlag = None,
+    prod: ProdFlag = False,
+    timeout_s: TimeoutFlag = DEFAULT_TIMEOUT_S,
+) -> None:
+    """Rewrite topPaidModels.ts or topFreeModels.ts from OpenRouter's rankings API."""
+
+    def body(output: Output) -> int:
+        if paid == free:
+            raise ConfigError(
+                "pick exactly one of --paid and --free", hint="sync-models rankings --paid"
+            )
+        for flag, value in (("--start-date", start_date), ("--end-date", end_date)):
+            if value is not None:
+                _check_date(flag, value)
+        settings = _settings(output, env_file, prod, require_convex=False)
+        return run_rankings(
+            output,
+            settings,
+            list_name="paid" if paid else "free",
+            top=top,
+            dry_run=dry_run,
+            config_dir=config_dir,
+            timeout_s=timeout_s,
+            start_date=start_date,
+            end_date=end_date,
+        )
+
+    _guarded(json_output, body)
+
+
+def _check_date(flag: str, value: str) -> None:
+    try:
+        dt.date.fromisoformat(value)
+    except ValueError:
+        raise ConfigError(f"{flag} must be a date like 2026-11-26, got {value!r}") from None
+
+
+def run_rankings(
+    output: Output,
+    settings: Settings,
+    *,
+    list_name: str,
+    top: int,
+    dry_run: bool,
+    config_dir: Path,
+    timeout_s: float,
+    start_date: str | None = None,
+    end_date: str | None = None,
+    today: dt.date | None = None,
+) -> int:
+    """Fetch catalog and rankings, pick the top ids, rewrite the list file (unless dry run)."""
+    import httpx
+
+    from sync_client.config_writer import apply_update, plan_update
+    from sync_client.openrouter import fetch_catalog
+    from sync_client.rankings_api import fetch_rankings, select_top
+
+    if list_name not in ("paid", "free"):
+        raise ConfigError(f"unknown list {list_name!r}")
+    timeout = httpx.Timeout(timeout_s)
+    output.progress("fetching the OpenRouter catalog")
+    catalog = fetch_catalog(
+        settings.openrouter_base_url,
+        api_key=settings.openrouter_api_key,
+        timeout=timeout,
+        log=output.progress,
+    )
+    output.progress("fetching OpenRouter's daily rankings")
+    window = fetch_rankings(
+        settings.openrouter_base_url,
+        api_key=settings.openrouter_api_key,
+        start_date=start_date,
+        end_date=end_date,
+        timeout=timeout,
+        log=output.progress,
+    )
+    selection = select_top(window, catalog, "paid" if list_name == "paid" else "free", top)
+    update = plan_update(
+        config_dir,
+        list_name,
+        [pick.api_id for pick in selection.picks],
+        today or dt.datetime.now(dt.UTC).date(),
+    )
+    written = False if dry_run else apply_update(update)
+    diff = update.diff()
+    if output.json_mode:
+        output.document(
+            {
+                "list": list_name,
+                "path": str(update.path),
+                "dryRun": dry_run,
+                "changed": update.changed,
+                "written": written,
+                "window": {
+                    "startDate": window.start_date,
+                    "endDate": window.end_date,
+                    "asOf": window.as_of,
+                },
+                "picks": [
+                    {"apiId": p.api_id, "rank": p.rank, "totalTokens": p.total_tokens}
+                    for p in selection.picks
+                ],
+                "unmatchedPermaslugs": selection.unmatched,
+                "diff": diff,
+            }
+        )
+        return int(ExitCode.OK)
+    lines = [
+        f"Top {len(selection.picks)} {list_name} models by tokens, "
+        f"{window.start_date or '?'} to {window.end_date or '?'} "
+        f"(source: OpenRouter rankings, as of {window.as_of or 'unknown'}):",
+        *(f"  {p.rank:>2}. {p.api_id}  ({p.total_tokens:,} tokens)" for p in selection.picks),
+    ]
+    if len(selection.picks) < top:
+        lines.append(f"  (only {len(selection.picks)} ranked {list_name} models matched)")
+    if selection.unmatched:
+        lines.append(f"  {len(selection.unmatched)} ranked permaslugs match no listed model")
+    lines.append("")
+    if not update.changed:
+        lines.append(f"{update.path} is already up to date.")
+    else:
+        lines.append(diff.rstrip("\n"))
+        lines.append(
+            f"Dry run: {update.path} was not written." if dry_run else f"Wrote {update.path}."
+        )
+    output.data("\n".join(lines) + "\n")
+    return int(ExitCode.OK)
+
+
+# --- history ----------------------------------------------------------------------------------
+
+
+def history_command(
+    api_id: Annotated[
+        str | None, typer.Argument(metavar="[ID]", help="One model's history.")
+    ] = None,
+    limit: Annotated[int, typer.Option("--limit", min=1, max=8192, help="At most N rows.")] = 50,
+    json_output: JsonFlag = False,
+    env_file: EnvFileFlag = None,
+    prod: ProdFlag = False,
+    timeout_s: TimeoutFlag = DEFAULT_TIMEOUT_S,
+) -> None:
+    """Show what changed for each model (or one model) at each sync, newest first."""
+    from sync_client.history import history_document, render_history
+
+    def body(output: Output) -> int:
+        settings = _settings(output, env_file, prod)
+        with _store(settings, timeout_s) as store:
+            rows = store.history(api_id, limit)
+        if output.json_mode:
+            output.document(history_document(rows))
+        else:
+            output.data(render_history(rows))
+        return int(ExitCode.OK)
+
+    _guarded(json_output, body)
+
+
+# --- status -----------------------------------------------------------------------------------
+
+
+def status_command(
+    config_dir: ConfigDirFlag = DEFAULT_CONFIG_DIR,
+    json_output: JsonFlag = False,
+    env_file: EnvFileFlag = None,
+    prod: ProdFlag = False,
+    timeout_s: TimeoutFlag = DEFAULT_TIMEOUT_S,
+) -> None:
+    """List the synced models: active, free, costs, last synced, stale."""
+    from sync_client.rankings import load_rankings
+    from sync_client.status import build_status, render_status, status_document
+
+    def body(output: Output) -> int:
+        settings = _settings(output, env_file, prod)
+        listed: set[str] | None
+        try:
+            listed = {model.api_id for model in load_rankings(config_dir, "all")}
+        except SyncModelsError as error:
+            output.progress(f"warning: stale is unknown: {error}")
+            listed = None
+        with _store(settings, timeout_s) as store:
+            rows = store.list_models(synced_only=True)
+        status = build_status(rows, now_ms=time.time() * 1000, listed_ids=listed)
+        if output.json_mode:
+            output.document(status_document(status))
+        else:
+            output.data(render_status(status))
+        return int(ExitCode.OK)
+
+    _guarded(json_output, body)
+
+
+# --- activate / deactivate --------------------------------------------------------------------
+
+
+def activate_command(
+    api_ids: Annotated[list[str], typer.Argument(metavar="ID", help="Model ids.")],
+    max_cost_per_1m: Annotated[
+        float | None,
+        typer.Option(
+            "--max-cost-per-1m",
+            metavar="USD",
+            min=0,
+            help="Refuse models whose input or output cost per 1M tokens is above this.",
+        ),
+    ] = None,
+    force: Annotated[bool, typer.Option("--force", help="Activate even above the budget.")] = False,
+    json_output: JsonFlag = False,
+    env_file: EnvFileFlag = None,
+    prod: ProdFlag = False,
+    timeout_s: TimeoutFlag = DEFAULT_TIMEOUT_S,
+) -> None:
+    """Turn models on for the app; prints each model's costs."""
+    _guarded(
+        json_output,
+        lambda output: _run_activation(
+            output, api_ids, True, max_cost_per_1m, force, env_file, prod, timeout_s
+        ),
+    )
+
+
+def deactivate_command(
+    api_ids: Annotated[list[str], typer.Argument(metavar="ID", help="Model ids.")],
+    json_output: JsonFlag = False,
+    env_file: EnvFileFlag = None,
+    prod: ProdFlag = False,
+    timeout_s: TimeoutFlag = DEFAULT_TIMEOUT_S,
+) -> None:
+    """Turn models off for the app."""
+    _guarded(
+        json_output,
+        lambda output: _run_activation(
+            output, api_ids, False, None, False, env_file, prod, timeout_s
+        ),
+    )
+
+
+def _run_activation(
+    output: Output,
+    api_ids: list[str],
+    active: bool,
+    max_cost_per_1m: float | None,
+    force: bool,
+    env_file: Path | None,
+    prod: bool,
+    timeout_s: float,
+) -> int:
+    from sync_client.activation import (
+        exit_code,
+        render_results,
+        results_document,
+        set_models_active,
+    )
+
+    settings = _settings(output, env_file, prod)
+    with _store(settings, timeout_s) as store:
+        results = set_models_active(
+            store, api_ids, active=active, max_cost_per_1m=max_cost_per_1m, force=force
+        )
+    if output.json_mode:
+        output.document(results_document(results))
+    else:
+        output.data(render_results(results))
+    return exit_code(results)
+
+
+def register(app: typer.Typer) -> None:
+    """Add the subcommands to the `sync-models` app."""
+    app.command("rankings")(rankings_command)
+    app.command("history")(history_command)
+    app.command("status")(status_command)
+    app.command("activate")(activate_command)
+    app.command("deactivate")(deactivate_command)
+
+
+# --- after a sync -----------------------------------------------------------------------------
+
+
+@dataclass
+class AfterSync:
+    """What ran after a sync: history recorded, stale models found (and deactivated)."""
+
+    history_recorded: int | None = None
+    history_error: str | None = None
+    stale: list[StaleModel] = field(default_factory=list)
+    deactivated: list[Deactivation] = field(default_factory=list)
+    deactivate_requested: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return self.history_error is None and all(outcome.ok for outcome in self.deactivated)
+
+
+def follow_up_sync(
+    report: SyncReport,
+    store: ActivationStore,
+    *,
+    record_history: Callable[[list[dict[str, Any]]], int] | None,
+    listed_ids: Collection[str] | None,
+    list_label: str,
+    catalog_ids: Collection[str] | None,
+    deactivate_stale: bool,
+) -> AfterSync:
+    """After a finished sync: record history (not in a dry run), find stale rows, and
+    deactivate them when asked (never in a dry run)."""
+    from sync_client.history import build_entries
+    from sync_client.stale import deactivate_stale as deactivate
+    from sync_client.stale import find_stale
+
+    after = AfterSync(deactivate_requested=deactivate_stale)
+    rows = store.list_models(synced_only=True)
+    if not report.dry_run and record_history is not None:
+        entries = build_entries(report.results, rows)
+        try:
+            after.history_recorded = record_history(entries) if entries else 0
+        except ConvexCallError as error:
+            after.history_error = str(error)
+    after.stale = find_stale(
+        rows, listed_ids=listed_ids, list_label=list_label, catalog_ids=catalog_ids
+    )
+    if deactivate_stale and not report.dry_run:
+        after.deactivated = deactivate(store, after.stale)
+    return after
+
+
+def render_after_sync(after: AfterSync, dry_run: bool) -> tuple[str, str]:
+    """(data for stdout, diagnostics for stderr): the stale report; the history line."""
+    from sync_client.stale import render_stale
+
+    notes = ""
+    if after.history_recorded is not None:
+        notes = f"history: {after.history_recorded} change(s) recorded"
+    if after.history_error is not None:
+        notes = f"warning: history was not recorded: {after.history_error}"
+    stale_text = render_stale(after.stale, after.deactivated)
+    if dry_run and after.deactivate_requested and after.stale:
+        stale_text += "  (dry run: --deactivate-stale changed nothing)\n"
+    return ("\n" + stale_text if stale_text else ""), notes
+
+
+def after_sync_document(after: AfterSync) -> dict[str, Any]:
+    """Keys added to the sync's `--json` document."""
+    from sync_client.stale import stale_document
+
+    document: dict[str, Any] = {"stale": stale_document(after.stale, after.deactivated)}
+    if after.history_recorded is not None:
+        document["historyRecorded"] = after.history_recorded
+    if after.history_error is not None:
+        document["historyError"] = after.history_error
+    return document
