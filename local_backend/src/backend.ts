@@ -5,6 +5,7 @@ import { jsonToConvex, type JSONValue, type Value } from "convex/values";
 import { WebSocketServer } from "ws";
 import { applyFaultPatch, noFaults, sleep, type FaultSettings } from "./faults.js";
 import { canonicalPath, FunctionRunner, type Outcome, type UdfType } from "./functions.js";
+import { StateFile } from "./persistence.js";
 import { SyncSession } from "./sync.js";
 import { convexJson, nextTs, serialize } from "./wire.js";
 
@@ -15,6 +16,8 @@ export interface BackendOptions {
   faults?: Partial<FaultSettings>;
   /** A socket that has sent nothing for this long gets a Ping (Convex: well under 30 s). */
   pingIntervalMs?: number;
+  /** Load the tables from this JSON file at start and rewrite it after every commit. */
+  stateFile?: string;
 }
 
 const SYNC_PATH = /^\/api(\/[0-9.]+)?\/sync$/;
@@ -33,12 +36,14 @@ export class Backend {
   private readonly server: Server;
   private readonly sockets = new WebSocketServer({ noServer: true });
   private readonly pinger: NodeJS.Timeout;
+  private readonly stateFile: StateFile | null;
 
   private constructor(
     private readonly runner: FunctionRunner,
     private readonly options: BackendOptions,
   ) {
     this.faults = { ...noFaults(), ...options.faults };
+    this.stateFile = options.stateFile ? new StateFile(options.stateFile) : null;
     this.server = createServer((req, res) => {
       this.route(req, res).catch((error: unknown) => {
         sendJson(res, 500, { code: "InternalServerError", message: String(error) });
@@ -57,6 +62,7 @@ export class Backend {
 
   static async start(options: BackendOptions): Promise<Backend> {
     const backend = new Backend(await FunctionRunner.load(options.functionsDir), options);
+    if (backend.stateFile !== null) await backend.runner.restoreTables(backend.stateFile.read());
     await new Promise<void>((resolve, reject) => {
       backend.server.once("error", reject);
       backend.server.listen(options.port, "127.0.0.1", resolve);
@@ -102,9 +108,15 @@ export class Backend {
       nextTs();
       this.mutationCount += 1;
       this.dataGeneration += 1;
+      await this.persist();
       for (const session of this.sessions) session.refresh();
     }
     return outcome;
+  }
+
+  /** With `--state-file`, saves the tables before the commit is acknowledged. */
+  private async persist(): Promise<void> {
+    if (this.stateFile !== null) this.stateFile.write(await this.runner.dumpTables());
   }
 
   async stop(): Promise<void> {
@@ -211,6 +223,7 @@ export class Backend {
       await readBody(req);
       this.setFaults(noFaults());
       await this.runner.reset();
+      await this.persist();
       this.dataGeneration += 1;
       for (const session of this.sessions) session.refresh();
       return sendJson(res, 200, {});

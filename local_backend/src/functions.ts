@@ -5,6 +5,7 @@ import { pathToFileURL } from "node:url";
 import { convexTest } from "convex-test";
 import { makeFunctionReference, type SchemaDefinition } from "convex/server";
 import type { Value } from "convex/values";
+import { withoutSystemFields, type Tables } from "./persistence.js";
 
 export type UdfType = "query" | "mutation" | "action";
 
@@ -89,6 +90,32 @@ export class FunctionRunner {
 
   private freshDatabase(): ReturnType<typeof convexTest> {
     return convexTest(this.schema as SchemaDefinition<any, boolean>, this.modules);
+  }
+
+  /** Every document of every schema table, oldest first (for `--state-file`). */
+  dumpTables(): Promise<Tables> {
+    return this.serially(() =>
+      this.test.run(async (ctx) => {
+        const tables: Tables = {};
+        for (const name of this.tableNames()) tables[name] = await ctx.db.query(name).collect();
+        return tables;
+      }),
+    );
+  }
+
+  /** Inserts saved documents (new `_id`s: convex-test assigns them). */
+  restoreTables(tables: Tables): Promise<void> {
+    return this.serially(() =>
+      this.test.run(async (ctx) => {
+        for (const [name, documents] of Object.entries(tables)) {
+          for (const document of documents) await ctx.db.insert(name, withoutSystemFields(document));
+        }
+      }),
+    );
+  }
+
+  private tableNames(): string[] {
+    return Object.keys((this.schema as { tables?: Record<string, unknown> } | undefined)?.tables ?? {});
   }
 
   /** Drops every document: a new, empty convex-test database. */

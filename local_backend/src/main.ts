@@ -6,7 +6,7 @@ import { Backend } from "./backend.js";
 
 const USAGE = `usage: local-backend --admin-key KEY [--port N] [--functions-dir DIR]
        [--latency-ms N] [--drop-after-messages N] [--http-error-status N]
-       [--ping-interval-ms N]`;
+       [--ping-interval-ms N] [--state-file PATH]`;
 
 function numberFlag(name: string, text: string | undefined): number | undefined {
   if (text === undefined) return undefined;
@@ -28,6 +28,7 @@ async function main(): Promise<void> {
       "drop-after-messages": { type: "string" },
       "http-error-status": { type: "string" },
       "ping-interval-ms": { type: "string" },
+      "state-file": { type: "string" },
       help: { type: "boolean" },
     },
   });
@@ -46,6 +47,7 @@ async function main(): Promise<void> {
     adminKey,
     port: numberFlag("port", values.port) ?? 0,
     pingIntervalMs: numberFlag("ping-interval-ms", values["ping-interval-ms"]),
+    stateFile: values["state-file"] === undefined ? undefined : resolve(values["state-file"]),
     faults: {
       latencyMs: numberFlag("latency-ms", values["latency-ms"]) ?? 0,
       dropAfterMessages: numberFlag("drop-after-messages", values["drop-after-messages"]) ?? null,
