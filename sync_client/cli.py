@@ -120,6 +120,7 @@ class SyncOptions:
     timeout_s: float = DEFAULT_TIMEOUT_S
     local: bool = False
     deactivate_stale: bool = False
+    catalog: bool = False
 
 
 @app.callback()
@@ -175,6 +176,13 @@ def sync_command(
             help="Set synced models that left the list or OpenRouter inactive.",
         ),
     ] = False,
+    catalog: Annotated[
+        bool,
+        typer.Option(
+            "--catalog",
+            help="Sync every model OpenRouter lists (batched), not a ranked list.",
+        ),
+    ] = False,
 ) -> None:
     """Sync ranked OpenRouter models into the Convex aiModels table.
 
@@ -193,6 +201,7 @@ def sync_command(
         timeout_s=timeout_s,
         local=local,
         deactivate_stale=deactivate_stale,
+        catalog=catalog,
     )
     ctx.obj = options
     if ctx.invoked_subcommand is not None:
@@ -212,6 +221,13 @@ def chosen_list(options: SyncOptions, default: str) -> str | None:
         )
         if given
     ]
+    if options.catalog and (flags or options.models):
+        raise ConfigError(
+            "--catalog syncs every listed model; it takes no --free, --paid, --all or --model",
+            hint="drop the list flags, or drop --catalog",
+        )
+    if options.catalog:
+        return "catalog"
     if len(flags) > 1:
         raise ConfigError(
             "--free, --paid and --all are mutually exclusive",
@@ -240,7 +256,11 @@ def run_sync(options: SyncOptions, output: Output) -> int:
             hint="set CONVEX_DEPLOY_KEY (Convex dashboard → Settings → Deploy keys) in .env.local",
         )
     choice = chosen_list(options, settings.default_list)
-    ranked = [] if choice is None else load_rankings(options.config_dir, parse_list_choice(choice))
+    ranked = (
+        []
+        if choice in (None, "catalog")
+        else load_rankings(options.config_dir, parse_list_choice(choice))
+    )
     targets = build_targets(ranked, options.models)
     if choice is None:
         label = "--model"
@@ -309,11 +329,17 @@ def _follow_up(
         report,
         store,
         record_history=store.record_history,
-        listed_ids=None if choice is None else {target.api_id for target in targets},
+        listed_ids=_listed_ids(choice, targets, fetched),
         list_label=choice or "chosen",
         catalog_ids={model.id for model in fetched[0]} if fetched else None,
         deactivate_stale=options.deactivate_stale,
     )
+
+
+def _listed_ids(choice: str | None, targets: Sequence[Any], fetched: list[Any]) -> set[str] | None:
+    if choice == "catalog":
+        return {model.id for model in fetched[0]} if fetched else None
+    return None if choice is None else {target.api_id for target in targets}
 
 
 @contextmanager
@@ -334,6 +360,15 @@ def _sync(
 ) -> SyncReport:
     from sync_client.sync import sync_models
 
+    if options.catalog:
+        from sync_client.catalog_sync import sync_catalog
+
+        return sync_catalog(
+            fetch_catalog=fetch,
+            open_store=open_store,  # type: ignore[arg-type]  # ConvexStore is both stores
+            dry_run=options.dry_run,
+            progress=output.progress,
+        )
     return sync_models(
         targets,
         fetch_catalog=fetch,

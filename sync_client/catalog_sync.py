@@ -1,0 +1,219 @@
+"""`--catalog`: sync every model OpenRouter lists through the batched `upsertModels` mutation.
+
+A per-model sync costs one round trip per model; here the whole catalog goes in a few
+chunks, each within Convex's limits (8,192 array items, 16 MiB of arguments). Results come
+back per item in the same `SyncReport` a ranked sync produces (list "catalog", no ranks).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager
+from typing import TYPE_CHECKING, Any, Protocol
+
+from sync_client.errors import ConvexCallError, ConvexUnavailableError
+from sync_client.sync import (
+    ModelResult,
+    PlannedAction,
+    SyncReport,
+    SyncTarget,
+    plan_changes,
+)
+from sync_client.sync import _describe_call_error as describe_call_error
+
+if TYPE_CHECKING:
+    from sync_client.convex_store import BatchItemResult
+
+CATALOG_LIST = "catalog"
+#: Convex arrays hold at most 8,192 items.
+MAX_CHUNK_ITEMS = 4096
+#: Measured as compact UTF-8 JSON; Convex allows 16 MiB of arguments, so this leaves room
+#: for its own encoding and the envelope.
+MAX_CHUNK_BYTES = 8 * 1024 * 1024
+
+
+class BatchStore(Protocol):
+    """What a catalog sync needs of `convex_store.ConvexStore`."""
+
+    def upsert_many(self, items: Sequence[Mapping[str, Any]]) -> list[BatchItemResult]: ...
+
+    def list_models(self, synced_only: bool = False) -> list[dict[str, Any]]: ...
+
+
+def encoded_size(args: Mapping[str, Any]) -> int:
+    """Bytes of `args` as compact UTF-8 JSON (what a chunk's size is measured in)."""
+    return len(json.dumps(args, ensure_ascii=False, separators=(",", ":")).encode())
+
+
+def chunk_items(
+    items: Sequence[Mapping[str, Any]],
+    *,
+    max_items: int = MAX_CHUNK_ITEMS,
+    max_bytes: int = MAX_CHUNK_BYTES,
+) -> Iterator[range]:
+    """Index ranges over `items`, each at most `max_items` long and `max_bytes` encoded
+    (a single item larger than `max_bytes` gets a range of its own)."""
+    if max_items < 1:
+        raise ValueError("max_items must be at least 1")
+    start = 0
+    size = 2  # the enclosing brackets
+    for index, item in enumerate(items):
+        item_size = encoded_size(item) + 1  # its comma
+        if index > start and (index - start >= max_items or size + item_size > max_bytes):
+            yield range(start, index)
+            start, size = index, 2
+        size += item_size
+    if start < len(items):
+        yield range(start, len(items))
+
+
+def _default_to_args(model: Any) -> Mapping[str, Any]:
+    from sync_client.mapping import to_upsert_args
+
+    return to_upsert_args(model)
+
+
+def _silent(_message: str) -> None:
+    return None
+
+
+def sync_catalog(
+    *,
+    fetch_catalog: Callable[[], Any],
+    open_store: Callable[[], AbstractContextManager[BatchStore]],
+    dry_run: bool = False,
+    to_args: Callable[[Any], Mapping[str, Any]] = _default_to_args,
+    progress: Callable[[str], None] = _silent,
+    max_items: int = MAX_CHUNK_ITEMS,
+    max_bytes: int = MAX_CHUNK_BYTES,
+) -> SyncReport:
+    """Fetch once, then upsert (or, with `dry_run`, plan) every listed model in chunks.
+
+    New models are inserted inactive, as in a ranked sync. A model that cannot be mapped or
+    that `upsertModels` rejects is reported and the rest still land. `ConvexUnavailableError`
+    stops the run; the models of unsent chunks are kept in `report.not_attempted`.
+    """
+    progress("fetching the OpenRouter catalog")
+    catalog = fetch_catalog()
+    report = SyncReport(list_synced=CATALOG_LIST, dry_run=dry_run)
+    targets: list[SyncTarget] = []
+    mapped: list[Mapping[str, Any]] = []
+    seen: set[str] = set()
+    for model in catalog:
+        if model.id in seen:  # the first listing wins, as in Catalog.get
+            continue
+        seen.add(model.id)
+        target = SyncTarget(model.id, None, CATALOG_LIST)
+        try:
+            args = to_args(model)
+        except ValueError as error:
+            report.results.append(_failed(target, f"cannot map OpenRouter data: {error}"))
+            continue
+        targets.append(target)
+        mapped.append(args)
+    with open_store() as store:
+        if dry_run:
+            _plan(report, store, targets, mapped, progress)
+        else:
+            _apply(report, store, targets, mapped, progress, max_items, max_bytes)
+    return report
+
+
+def _failed(target: SyncTarget, reason: str) -> ModelResult:
+    return ModelResult(target.api_id, target.rank, target.list_name, error=reason)
+
+
+def _apply(
+    report: SyncReport,
+    store: BatchStore,
+    targets: Sequence[SyncTarget],
+    mapped: Sequence[Mapping[str, Any]],
+    progress: Callable[[str], None],
+    max_items: int,
+    max_bytes: int,
+) -> None:
+    chunks = list(chunk_items(mapped, max_items=max_items, max_bytes=max_bytes))
+    for number, indexes in enumerate(chunks, 1):
+        progress(f"[{number}/{len(chunks)}] upserting {len(indexes)} models")
+        try:
+            _send(report, store, [targets[i] for i in indexes], [mapped[i] for i in indexes])
+        except ConvexUnavailableError as error:
+            # A halved chunk may have landed in part before the connection went.
+            done = {result.api_id for result in report.results}
+            report.aborted = error
+            report.not_attempted = [
+                targets[i]
+                for chunk in chunks[number - 1 :]
+                for i in chunk
+                if targets[i].api_id not in done
+            ]
+            return
+
+
+def _send(
+    report: SyncReport,
+    store: BatchStore,
+    targets: Sequence[SyncTarget],
+    items: Sequence[Mapping[str, Any]],
+) -> None:
+    """One `upsertModels` call. Should the whole call fail (an item the function cannot
+    isolate, e.g. one its validators reject), nothing was written: halve and resend until the
+    culprit is alone, so it is reported and everything else still lands."""
+    try:
+        outcomes = store.upsert_many(items)
+    except ConvexCallError as error:
+        if len(items) == 1:
+            report.results.append(_failed(targets[0], describe_call_error(error)))
+            return
+        middle = len(items) // 2
+        _send(report, store, targets[:middle], items[:middle])
+        _send(report, store, targets[middle:], items[middle:])
+        return
+    if len(outcomes) != len(items):
+        raise ConvexCallError(f"upsertModels answered {len(outcomes)} results for {len(items)}")
+    for target, args, outcome in zip(targets, items, outcomes, strict=True):
+        if outcome.api_identifier != target.api_id:
+            raise ConvexCallError(
+                f"upsertModels answered for {outcome.api_identifier!r} in {target.api_id!r}'s place"
+            )
+        if not outcome.ok or outcome.action is None:
+            report.results.append(_failed(target, outcome.error or "rejected by upsertModels"))
+            continue
+        report.results.append(
+            ModelResult(
+                target.api_id,
+                target.rank,
+                target.list_name,
+                action=outcome.action,
+                is_free=bool(args.get("isFree")),
+            )
+        )
+
+
+def _plan(
+    report: SyncReport,
+    store: BatchStore,
+    targets: Sequence[SyncTarget],
+    mapped: Sequence[Mapping[str, Any]],
+    progress: Callable[[str], None],
+) -> None:
+    progress("reading the current rows")
+    rows: dict[str, dict[str, Any]] = {}
+    # With duplicate rows for one id the mutation updates the oldest; compare against it.
+    for stored in sorted(store.list_models(), key=lambda r: r.get("_creationTime", 0)):
+        rows.setdefault(str(stored.get("apiIdentifier")), stored)
+    for target, args in zip(targets, mapped, strict=True):
+        row = rows.get(target.api_id)
+        changes = plan_changes(row, args)
+        planned: PlannedAction = "insert" if row is None else "update" if changes else "unchanged"
+        report.results.append(
+            ModelResult(
+                target.api_id,
+                target.rank,
+                target.list_name,
+                planned=planned,
+                is_free=bool(args.get("isFree")),
+                changes=changes,
+            )
+        )
