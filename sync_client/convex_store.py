@@ -120,9 +120,7 @@ class ConvexStore:
         for start in range(0, len(items), BATCH_SIZE):
             chunk = [dict(item) for item in items[start : start + BATCH_SIZE]]
             response = self._mutation(UPSERT_MODELS, {"models": chunk})
-            # The contract says `{results: [...]}`; the deployed function returns the bare array.
-            items = response["results"] if isinstance(response, dict) else response
-            results.extend(self._batch_item(item) for item in items)
+            results.extend(self._batch_item(item) for item in response["results"])
         return results
 
     def _batch_item(self, item: Mapping[str, Any]) -> BatchItemResult:

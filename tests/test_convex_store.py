@@ -176,6 +176,19 @@ def test_upsert_many_lands_good_items_and_reports_bad_ones(backend: Any) -> None
         assert [row["apiIdentifier"] for row in store.list_models()] == ["acme/widget-1"]
 
 
+def test_upsert_many_sends_every_chunk_in_order(
+    backend: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("sync_client.convex_store.BATCH_SIZE", 2)
+    items = [{**MODEL, "apiIdentifier": f"acme/widget-{n}"} for n in range(5)]
+    with ConvexStore(backend.url, admin_key(backend), timeout_s=10) as store:
+        results = store.upsert_many(items)
+        rows = store.list_models()
+    expected = [item["apiIdentifier"] for item in items]
+    assert [result.api_identifier for result in results] == expected
+    assert sorted(row["apiIdentifier"] for row in rows) == expected
+
+
 def test_without_a_deploy_key_the_internal_functions_are_refused(backend: Any) -> None:
     with (
         ConvexStore(backend.url, None, timeout_s=10) as store,
