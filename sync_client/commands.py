@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from sync_client.errors import ConfigError, ConvexCallError, ExitCode, SyncModelsError
+from sync_client.errors import ConfigError, ExitCode, SyncModelsError
 
 if TYPE_CHECKING:
     from sync_client.cli import Output
@@ -382,13 +382,18 @@ class AfterSync:
 
     history_recorded: int | None = None
     history_error: str | None = None
+    stale_error: str | None = None
     stale: list[StaleModel] = field(default_factory=list)
     deactivated: list[Deactivation] = field(default_factory=list)
     deactivate_requested: bool = False
 
     @property
     def ok(self) -> bool:
-        return self.history_error is None and all(outcome.ok for outcome in self.deactivated)
+        return (
+            self.history_error is None
+            and self.stale_error is None
+            and all(outcome.ok for outcome in self.deactivated)
+        )
 
 
 def follow_up_sync(
@@ -408,18 +413,26 @@ def follow_up_sync(
     from sync_client.stale import find_stale
 
     after = AfterSync(deactivate_requested=deactivate_stale)
-    rows = store.list_models(synced_only=True)
+    # The sync itself is done: a failure here is kept and reported, never raised.
+    try:
+        rows = store.list_models(synced_only=True)
+    except SyncModelsError as error:
+        after.stale_error = after.history_error = str(error)
+        return after
     if not report.dry_run and record_history is not None:
         entries = build_entries(report.results, rows)
         try:
             after.history_recorded = record_history(entries) if entries else 0
-        except ConvexCallError as error:
+        except SyncModelsError as error:
             after.history_error = str(error)
     after.stale = find_stale(
         rows, listed_ids=listed_ids, list_label=list_label, catalog_ids=catalog_ids
     )
     if deactivate_stale and not report.dry_run:
-        after.deactivated = deactivate(store, after.stale)
+        try:
+            after.deactivated = deactivate(store, after.stale)
+        except SyncModelsError as error:
+            after.stale_error = f"--deactivate-stale stopped: {error}"
     return after
 
 
@@ -427,15 +440,20 @@ def render_after_sync(after: AfterSync, dry_run: bool) -> tuple[str, str]:
     """(data for stdout, diagnostics for stderr): the stale report; the history line."""
     from sync_client.stale import render_stale
 
-    notes = ""
+    notes: list[str] = []
     if after.history_recorded is not None:
-        notes = f"history: {after.history_recorded} change(s) recorded"
-    if after.history_error is not None:
-        notes = f"warning: history was not recorded: {after.history_error}"
+        notes.append(f"history: {after.history_recorded} change(s) recorded")
+    if after.history_error is not None and after.history_error == after.stale_error:
+        notes.append(f"warning: history and stale models were not checked: {after.stale_error}")
+    else:
+        if after.history_error is not None:
+            notes.append(f"warning: history was not recorded: {after.history_error}")
+        if after.stale_error is not None:
+            notes.append(f"warning: stale models: {after.stale_error}")
     stale_text = render_stale(after.stale, after.deactivated)
     if dry_run and after.deactivate_requested and after.stale:
         stale_text += "  (dry run: --deactivate-stale changed nothing)\n"
-    return ("\n" + stale_text if stale_text else ""), notes
+    return ("\n" + stale_text if stale_text else ""), "\n".join(notes)
 
 
 def after_sync_document(after: AfterSync) -> dict[str, Any]:
@@ -447,4 +465,6 @@ def after_sync_document(after: AfterSync) -> dict[str, Any]:
         document["historyRecorded"] = after.history_recorded
     if after.history_error is not None:
         document["historyError"] = after.history_error
+    if after.stale_error is not None:
+        document["staleError"] = after.stale_error
     return document

@@ -278,3 +278,14 @@ def test_commands_need_a_deployment(cli: Cli) -> None:
     as_json = cli.run("history", "--json", env={"CONVEX_URL": ""})
     assert as_json.exit_code == 2
     assert json.loads(as_json.stdout)["error"]["code"] == "config"
+
+
+def test_a_failed_history_write_keeps_the_sync_report_and_exits_1(cli: Cli) -> None:
+    cli.write_paid(SONNET)
+    cli.backend.set_faults(fail_functions={"mutations/history:recordSync": "history is down"})
+    result = cli.sync("--paid")
+    assert result.exit_code == 1
+    assert f"[NEW] [PAID] {SONNET}" in result.stdout
+    assert "warning: history was not recorded:" in result.stderr
+    assert "history is down" in result.stderr
+    assert SONNET in cli.rows()
