@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 
 DEFAULT_CONFIG_DIR = Path("convex/config")
 DEFAULT_TIMEOUT_S = 30.0
+HISTORY_CHUNK = 4096
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
 EnvFileFlag = Annotated[
@@ -422,7 +423,11 @@ def follow_up_sync(
     if not report.dry_run and record_history is not None:
         entries = build_entries(report.results, rows)
         try:
-            after.history_recorded = record_history(entries) if entries else 0
+            # recordSync takes at most 8,192 entries per call (a Convex array limit).
+            after.history_recorded = sum(
+                record_history(entries[start : start + HISTORY_CHUNK])
+                for start in range(0, len(entries), HISTORY_CHUNK)
+            )
         except SyncModelsError as error:
             after.history_error = str(error)
     after.stale = find_stale(

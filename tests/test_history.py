@@ -9,10 +9,11 @@ from typing import Any
 import pytest
 from support.local_backend import LocalBackend
 
+from sync_client.commands import AfterSync, follow_up_sync
 from sync_client.convex_store import ConvexStore
 from sync_client.history import build_entries, history_document, render_history
 from sync_client.settings import Secret
-from sync_client.sync import ModelResult
+from sync_client.sync import ModelResult, SyncReport
 
 
 def model_args(api_id: str, input_cost: float, output_cost: float, **extra: Any) -> dict[str, Any]:
@@ -120,3 +121,50 @@ def test_recorded_through_convex_only_when_something_changed(store: ConvexStore)
     assert "rank: 1 → 2" in text
     assert "contextWindow: (unset) → 200000" in text
     assert len(store.history(limit=1)) == 1
+
+
+class _RowsOnly:
+    def __init__(self, rows: list[dict[str, Any]]) -> None:
+        self.rows = rows
+        self.deactivated: list[str] = []
+
+    def list_models(self, synced_only: bool = False) -> list[dict[str, Any]]:
+        return self.rows
+
+    def set_active(self, api_id: str, is_active: bool) -> dict[str, Any]:
+        self.deactivated.append(api_id)
+        return {}
+
+
+def test_a_catalog_sized_history_is_sent_in_chunks_and_a_dry_run_records_nothing() -> None:
+    ids = [f"vendor/model-{n}" for n in range(9000)]
+    rows = [
+        {"apiIdentifier": i, "syncedFromOpenRouter": True, "isActive": False, "contextWindow": 8}
+        for i in ids
+    ]
+    report = SyncReport(list_synced="catalog")
+    report.results = [ModelResult(i, None, "catalog", action="inserted") for i in ids]
+    calls: list[int] = []
+
+    def record(entries: list[dict[str, Any]]) -> int:
+        calls.append(len(entries))
+        return len(entries)
+
+    def follow(dry_run: bool) -> AfterSync:
+        report.dry_run = dry_run
+        return follow_up_sync(
+            report,
+            _RowsOnly(rows),
+            record_history=record,
+            listed_ids=set(ids),
+            list_label="catalog",
+            catalog_ids=set(ids),
+            deactivate_stale=True,
+        )
+
+    after = follow(dry_run=False)
+    assert calls == [4096, 4096, 808]
+    assert after.history_recorded == 9000 and after.ok and after.stale == []
+    calls.clear()
+    assert follow(dry_run=True).history_recorded is None
+    assert calls == []
