@@ -14,7 +14,7 @@ import json
 import math
 import random
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -215,14 +215,42 @@ def fetch_catalog(
     log: Callable[[str], None] | None = None,
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
 ) -> Catalog:
-    """GET `{base_url}/models` (retrying transient failures) and return the validated catalog.
+    """GET `{base_url}/models` (retrying transient failures) and return the validated catalog."""
+    body = get_with_retries(
+        base_url.rstrip("/") + "/models",
+        what="models list",
+        api_key=api_key,
+        policy=policy,
+        timeout=timeout,
+        log=log,
+        max_body_bytes=max_body_bytes,
+        refusal_hint=_refusal_hint,
+        exhausted_hint="OpenRouter may be down or rate-limiting; try again in a few minutes",
+    )
+    return parse_catalog(body)
+
+
+def get_with_retries(
+    url: str,
+    *,
+    what: str,
+    api_key: Secret | None = None,
+    params: Mapping[str, str] | None = None,
+    policy: RetryPolicy = RetryPolicy(),
+    timeout: httpx.Timeout | None = None,
+    log: Callable[[str], None] | None = None,
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+    refusal_hint: Callable[[int], str | None] | None = None,
+    exhausted_hint: str | None = None,
+) -> bytes:
+    """One successful GET of an OpenRouter endpoint; `what` names it in messages.
 
     Transport errors and 408/429/500/502/503/504 are retried, honouring `Retry-After` up to
     `policy.max_retry_after_s`, else with jittered exponential backoff, until
     `policy.max_attempts` or `policy.deadline_s` (no sleep runs past the deadline). Each retry
-    is reported through `log`. Anything else fails at once. Always an OpenRouterError.
+    is reported through `log`. Anything else fails at once. Always an OpenRouterError, with
+    the API key scrubbed from its text.
     """
-    url = base_url.rstrip("/") + "/models"
     headers = {"User-Agent": USER_AGENT, "Accept": "application/json"}
     if api_key is not None:
         headers["Authorization"] = f"Bearer {api_key.reveal()}"
@@ -242,7 +270,7 @@ def fetch_catalog(
             write=_at_most(timeout.write, remaining),
             pool=_at_most(timeout.pool, remaining),
         )
-        with client.stream("GET", url, timeout=attempt_timeout) as response:
+        with client.stream("GET", url, params=params, timeout=attempt_timeout) as response:
             status = response.status_code
             if status in RETRYABLE_STATUSES:
                 response.read()
@@ -252,9 +280,9 @@ def fetch_catalog(
             if status != 200:
                 response.read()
                 raise OpenRouterError(
-                    scrub(_refusal_message(response, url)),
+                    scrub(_refusal_message(response, url, what)),
                     status_code=status,
-                    hint=_refusal_hint(status),
+                    hint=refusal_hint(status) if refusal_hint else None,
                 )
             return _read_bounded(response, max_body_bytes, deadline)
 
@@ -283,20 +311,19 @@ def fetch_catalog(
     )
     with httpx.Client(headers=headers, follow_redirects=False) as client:
         try:
-            body = retrying(attempt, client)
+            return retrying(attempt, client)
         except RetryError as exc:
             last = exc.last_attempt
             elapsed = time.monotonic() - started
             raise OpenRouterError(
                 scrub(
-                    f"could not fetch OpenRouter's models list from {url} "
+                    f"could not fetch OpenRouter's {what} from {url} "
                     f"({last.attempt_number} attempt{'s' if last.attempt_number != 1 else ''} "
                     f"in {elapsed:.1f} s); last: {_describe_failure(last.exception())}"
                 ),
                 status_code=getattr(last.exception(), "status", None),
-                hint="OpenRouter may be down or rate-limiting; try again in a few minutes",
+                hint=exhausted_hint,
             ) from None
-    return parse_catalog(body)
 
 
 class _StopBeforeDeadline(stop_base):
@@ -370,12 +397,13 @@ def _error_message(response: httpx.Response) -> str:
     return response.reason_phrase or "no reason given"
 
 
-def _refusal_message(response: httpx.Response, url: str) -> str:
+def _refusal_message(response: httpx.Response, url: str, what: str) -> str:
     status = response.status_code
     if 300 <= status < 400:
         location = response.headers.get("Location", "nowhere")
         return f"OpenRouter answered HTTP {status} (a redirect to {location}) for {url}"
-    return f"OpenRouter refused the request: HTTP {status}: {_error_message(response)}"
+    request = "request" if what == "models list" else f"{what} request"
+    return f"OpenRouter refused the {request}: HTTP {status}: {_error_message(response)}"
 
 
 def _refusal_hint(status: int) -> str | None:

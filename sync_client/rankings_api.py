@@ -15,42 +15,23 @@ the last complete day. Rows are keyed by permaslug — the models list's `canoni
 `:variant` for a non-default variant (`…:free` is its own entry) — so they are joined to ids
 through the models list; several ids can share one canonical slug.
 
-The request reuses openrouter.py's retry policy and helpers: transport errors and
+The request goes through openrouter.py's `get_with_retries`: transport errors and
 408/429/5xx are retried (honouring `Retry-After`), bounded by attempts and a deadline.
 """
 
 from __future__ import annotations
 
-import random
-import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Literal
 
 import httpx
 from pydantic import BaseModel, ConfigDict, StrictInt, StrictStr, ValidationError
-from tenacity import RetryCallState, RetryError, Retrying, retry_if_exception, stop_after_attempt
 
 from .errors import ConfigError, OpenRouterError
 from .mapping import is_free
-from .openrouter import (
-    DEFAULT_MAX_BODY_BYTES,
-    DEFAULT_TIMEOUT,
-    RETRYABLE_STATUSES,
-    USER_AGENT,
-    Catalog,
-    OpenRouterModel,
-    RetryPolicy,
-    _at_most,
-    _describe_failure,
-    _error_message,
-    _is_retryable,
-    _read_bounded,
-    _retry_after_seconds,
-    _RetryableResponse,
-    _StopBeforeDeadline,
-)
+from .openrouter import Catalog, OpenRouterModel, RetryPolicy, get_with_retries
 from .settings import Secret
 
 RANKINGS_PATH = "/datasets/rankings-daily"
@@ -243,94 +224,18 @@ def fetch_rankings(
         params["start_date"] = start_date
     if end_date:
         params["end_date"] = end_date
-    url = base_url.rstrip("/") + RANKINGS_PATH
-    body = _get_with_retries(url, params, api_key, policy, timeout or DEFAULT_TIMEOUT, log)
-    return parse_rankings(body)
-
-
-def _get_with_retries(
-    url: str,
-    params: Mapping[str, str],
-    api_key: Secret,
-    policy: RetryPolicy,
-    timeout: httpx.Timeout,
-    log: Callable[[str], None] | None,
-) -> bytes:
-    secret = api_key.reveal()
-    headers = {
-        "User-Agent": USER_AGENT,
-        "Accept": "application/json",
-        "Authorization": f"Bearer {secret}",
-    }
-    started = time.monotonic()
-    deadline = started + policy.deadline_s
-
-    def scrub(text: str) -> str:
-        return text.replace(secret, "***") if secret else text
-
-    def attempt(client: httpx.Client) -> bytes:
-        remaining = max(deadline - time.monotonic(), 0.001)
-        attempt_timeout = httpx.Timeout(
-            connect=_at_most(timeout.connect, remaining),
-            read=_at_most(timeout.read, remaining),
-            write=_at_most(timeout.write, remaining),
-            pool=_at_most(timeout.pool, remaining),
-        )
-        with client.stream("GET", url, params=params, timeout=attempt_timeout) as response:
-            status = response.status_code
-            if status in RETRYABLE_STATUSES:
-                response.read()
-                raise _RetryableResponse(
-                    status, _error_message(response), _retry_after_seconds(response)
-                )
-            if status != 200:
-                response.read()
-                raise OpenRouterError(
-                    scrub(
-                        f"OpenRouter refused the rankings request: HTTP {status}: "
-                        f"{_error_message(response)}"
-                    ),
-                    status_code=status,
-                    hint=_refusal_hint(status),
-                )
-            return _read_bounded(response, DEFAULT_MAX_BODY_BYTES, deadline)
-
-    def wait(state: RetryCallState) -> float:
-        error = state.outcome.exception() if state.outcome else None
-        if isinstance(error, _RetryableResponse) and error.retry_after_s is not None:
-            return min(error.retry_after_s, policy.max_retry_after_s)
-        backoff = policy.initial_backoff_s * 2.0 ** (state.attempt_number - 1)
-        return min(policy.max_backoff_s, backoff) * random.uniform(0.5, 1.0)
-
-    def before_sleep(state: RetryCallState) -> None:
-        if log is not None:
-            error = state.outcome.exception() if state.outcome else None
-            log(
-                f"{scrub(_describe_failure(error))}; retrying in {state.upcoming_sleep:.1f} s "
-                f"(attempt {state.attempt_number + 1}/{policy.max_attempts})"
-            )
-
-    retrying = Retrying(
-        retry=retry_if_exception(_is_retryable),
-        wait=wait,
-        stop=stop_after_attempt(policy.max_attempts) | _StopBeforeDeadline(deadline),
-        before_sleep=before_sleep,
-        reraise=False,
+    body = get_with_retries(
+        base_url.rstrip("/") + RANKINGS_PATH,
+        what="rankings",
+        api_key=api_key,
+        params=params,
+        policy=policy,
+        timeout=timeout,
+        log=log,
+        refusal_hint=_refusal_hint,
+        exhausted_hint="OpenRouter may be down or rate-limiting (30 requests/minute); try later",
     )
-    with httpx.Client(headers=headers, follow_redirects=False) as client:
-        try:
-            return retrying(attempt, client)
-        except RetryError as exc:
-            last = exc.last_attempt
-            raise OpenRouterError(
-                scrub(
-                    f"could not fetch OpenRouter's rankings from {url} ({last.attempt_number} "
-                    f"attempts in {time.monotonic() - started:.1f} s); last: "
-                    f"{_describe_failure(last.exception())}"
-                ),
-                status_code=getattr(last.exception(), "status", None),
-                hint="OpenRouter may be down or rate-limiting (30 requests/minute); try later",
-            ) from None
+    return parse_rankings(body)
 
 
 def _refusal_hint(status: int) -> str | None:
