@@ -1,0 +1,1321 @@
+"""The reliability matrix (issue 5): faults, bad input and secrets, each one scenario.
+
+Every scenario runs the real CLI (`python -m sync_client` in a subprocess with a clean
+environment and its own working directory) against real sockets: the loopback OpenRouter of
+support.openrouter_server and the local Convex backend. Each one checks the outcome (recovered,
+or one clear `error:` line), the exit code, an upper bound on the time, the database afterwards
+(read over the backend's HTTP API, independently of sync_client), and that neither the deploy
+key nor the OpenRouter key appears in stdout or stderr. Each test records its measurement with
+the `scenario` fixture; `scripts/reliability_report.py` turns the records into
+docs/RELIABILITY.md.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from support.local_backend import LocalBackend, deadline, start_local_backend
+from support.openrouter_server import (
+    CutBody,
+    Delay,
+    OpenRouterServer,
+    ResetMidBody,
+    Respond,
+    load_snapshot,
+    unused_loopback_url,
+)
+from support.reliability import ScenarioRecord, scenario_fixture  # noqa: F401  (a fixture)
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+SNAPSHOT = "models-2025-12-02.json"
+PAID = ["anthropic/claude-sonnet-4.5", "x-ai/grok-code-fast-1", "openrouter/auto"]
+FREE = ["qwen/qwen3-coder:free", "google/gemma-3-27b-it:free"]
+ALL_IDS = PAID + FREE  # the order `--all` syncs them in
+
+# Distinctive fake secrets: any of these in stdout or stderr fails the scenario.
+DEPLOY_KEY = f"prod:reliability-matrix|secret-deploy-key-XYZ{secrets.token_hex(8)}"
+OPENROUTER_KEY = f"sk-or-v1-secret-openrouter-key-XYZ{secrets.token_hex(8)}"
+WRONG_DEPLOY_KEY = f"prod:reliability-matrix|wrong-deploy-key-XYZ{secrets.token_hex(8)}"
+SECRETS = (
+    DEPLOY_KEY,
+    DEPLOY_KEY.rpartition("|")[2],
+    OPENROUTER_KEY,
+    WRONG_DEPLOY_KEY.rpartition("|")[2],
+)
+# Fields that differ between two runs that wrote the same data.
+VOLATILE_FIELDS = ("_id", "_creationTime", "updatedAt")
+
+OPENROUTER = "OpenRouter"
+CONVEX = "Convex"
+INPUT = "Input"
+SECURITY = "Security"
+
+
+# --- running the CLI -------------------------------------------------------------------------
+
+
+@dataclass
+class CliRun:
+    """A finished `sync-models` process."""
+
+    args: tuple[str, ...]
+    exit_code: int
+    stdout: str
+    stderr: str
+    seconds: float
+    peak_rss_bytes: int
+
+    @property
+    def error_lines(self) -> list[str]:
+        return [line for line in self.stderr.splitlines() if line.startswith("error:")]
+
+    def outcome(self) -> str:
+        """One line for the matrix: the error line, else the summary's title and counts."""
+        if self.error_lines:
+            return _shorten(self.error_lines[0])
+        lines = [line.strip() for line in self.stdout.splitlines() if line.strip()]
+        counts = [line for line in lines if line.split(":")[0] in {"Inserted", "Updated", "Errors"}]
+        title = lines[0] if lines else "(no output)"
+        return _shorten(" ".join([title.lstrip("✅⛔🔎 "), *counts]))
+
+    def assert_no_secrets(self) -> None:
+        for secret in SECRETS:
+            assert secret not in self.stdout, "a secret leaked to stdout"
+            assert secret not in self.stderr, "a secret leaked to stderr"
+
+    def assert_one_clear_error(self, *fragments: str) -> None:
+        """Exactly one `error:` line, containing each fragment; no traceback."""
+        assert len(self.error_lines) == 1, self.stderr
+        for fragment in fragments:
+            assert fragment in self.error_lines[0], self.stderr
+        assert "Traceback" not in self.stderr
+
+
+def _shorten(text: str, limit: int = 160) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+class RunningCli:
+    """A `sync-models` process started in the background; `finish()` collects it."""
+
+    def __init__(self, args: Sequence[str], env: Mapping[str, str], cwd: Path) -> None:
+        self.args = tuple(args)
+        self.started = time.monotonic()
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "sync_client", *args],
+            cwd=cwd,
+            env=dict(env),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        self._output: dict[str, bytes] = {}
+        self._readers = [
+            threading.Thread(target=self._drain, args=(name, stream), daemon=True)
+            for name, stream in (("stdout", self.process.stdout), ("stderr", self.process.stderr))
+        ]
+        for reader in self._readers:
+            reader.start()
+
+    def _drain(self, name: str, stream: Any) -> None:
+        self._output[name] = stream.read()
+
+    def finish(self, timeout_s: float) -> CliRun:
+        """Wait (bounded) and reap the process with wait4, which reports its own peak RSS."""
+        pid = self.process.pid
+        deadline = self.started + timeout_s
+        while True:
+            reaped, status, usage = os.wait4(pid, os.WNOHANG)
+            if reaped == pid:
+                break
+            if time.monotonic() > deadline:
+                os.kill(pid, signal.SIGKILL)
+                _, status, usage = os.wait4(pid, 0)
+                self.process.returncode = -9
+                pytest.fail(f"sync-models {' '.join(self.args)[:200]} hung past {timeout_s} s")
+            time.sleep(0.005)
+        seconds = time.monotonic() - self.started
+        exit_code = os.waitstatus_to_exitcode(status)
+        self.process.returncode = exit_code
+        for reader in self._readers:
+            reader.join(timeout=5)
+        run = CliRun(
+            args=self.args,
+            exit_code=exit_code,
+            stdout=self._output.get("stdout", b"").decode("utf-8", "replace"),
+            stderr=self._output.get("stderr", b"").decode("utf-8", "replace"),
+            seconds=seconds,
+            peak_rss_bytes=usage.ru_maxrss * 1024,
+        )
+        run.assert_no_secrets()
+        return run
+
+
+class Workdir:
+    """A working directory with ranked lists of our own and no .env file, plus the env."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.config_dir = root / "config"
+        self.config_dir.mkdir(exist_ok=True)
+        self.write_list("topPaidModels.ts", "TOP_PAID_MODELS", PAID)
+        self.write_list("topFreeModels.ts", "TOP_FREE_MODELS", FREE)
+
+    def write_list(self, file_name: str, constant: str, ids: Sequence[str]) -> Path:
+        entries = "\n".join(
+            f"  {{ apiId: {json.dumps(i)}, rank: {n} }}," for n, i in enumerate(ids, 1)
+        )
+        path = self.config_dir / file_name
+        path.write_text(f"// test list\nexport const {constant} = [\n{entries}\n] as const;\n")
+        return path
+
+    def env(self, **values: str | None) -> dict[str, str]:
+        """A clean environment: PATH, HOME, locale, and only the given settings."""
+        env = {
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "HOME": str(self.root),
+            "LANG": "C.UTF-8",
+            "PYTHONPATH": str(REPO_ROOT),
+        }
+        env.update({name: value for name, value in values.items() if value is not None})
+        return env
+
+    def start(self, *args: str, env: Mapping[str, str]) -> RunningCli:
+        return RunningCli([*args, "--config-dir", str(self.config_dir)], env, self.root)
+
+    def run(self, *args: str, env: Mapping[str, str], timeout_s: float = 60.0) -> CliRun:
+        return self.start(*args, env=env).finish(timeout_s)
+
+
+# --- reading the database (over HTTP, independently of sync_client) -------------------------
+
+
+class Database:
+    """The backend's HTTP API as an admin (or anonymous) client would use it."""
+
+    def __init__(self, url: str, admin_key: str | None) -> None:
+        headers = {} if admin_key is None else {"Authorization": f"Convex {admin_key}"}
+        self._http = httpx.Client(base_url=url, headers=headers, timeout=20.0)
+
+    def call(self, kind: str, path: str, args: Mapping[str, Any]) -> dict[str, Any]:
+        response = self._http.post(f"/api/{kind}", json={"path": path, "args": dict(args)})
+        response.raise_for_status()
+        body: dict[str, Any] = response.json()
+        return body
+
+    def rows(self) -> list[dict[str, Any]]:
+        body = self.call("query", "queries/aiModels:list", {})
+        assert body["status"] == "success", body
+        rows: list[dict[str, Any]] = body["value"]
+        return rows
+
+    def set_active(self, api_id: str, is_active: bool) -> None:
+        """What a person does in the dashboard."""
+        body = self.call(
+            "mutation",
+            "mutations/activation:setActive",
+            {"apiIdentifier": api_id, "isActive": is_active},
+        )
+        assert body["status"] == "success", body
+
+    def close(self) -> None:
+        self._http.close()
+
+
+def normalized(rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Rows without the fields that differ between equal writes, sorted by id."""
+    kept = [{k: v for k, v in row.items() if k not in VOLATILE_FIELDS} for row in rows]
+    return sorted(kept, key=lambda row: str(row["apiIdentifier"]))
+
+
+def converged(rows: Sequence[Mapping[str, Any]], reference: list[dict[str, Any]]) -> str:
+    return f"{describe_rows(rows)}; equal to a clean run: {normalized(rows) == reference}"
+
+
+def describe_rows(rows: Sequence[Mapping[str, Any]]) -> str:
+    per_id = Counter(str(row["apiIdentifier"]) for row in rows)
+    dupes = sum(count - 1 for count in per_id.values())
+    return f"{len(rows)} rows, {dupes} duplicates"
+
+
+# --- fixtures --------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def matrix_backend() -> Iterator[LocalBackend]:
+    """One local backend for the matrix, whose admin key is the distinctive DEPLOY_KEY."""
+    with start_local_backend(admin_key=DEPLOY_KEY) as backend:
+        yield backend
+
+
+@pytest.fixture
+def convex(matrix_backend: LocalBackend) -> Iterator[LocalBackend]:
+    """The matrix backend, emptied and without faults."""
+    matrix_backend.reset()
+    yield matrix_backend
+    matrix_backend.reset()
+
+
+@pytest.fixture
+def db(convex: LocalBackend) -> Iterator[Database]:
+    database = Database(convex.url, DEPLOY_KEY)
+    yield database
+    database.close()
+
+
+@pytest.fixture
+def work(tmp_path: Path) -> Workdir:
+    return Workdir(tmp_path)
+
+
+@pytest.fixture
+def openrouter(openrouter_server: OpenRouterServer) -> OpenRouterServer:
+    """The loopback OpenRouter serving the real snapshot."""
+    return openrouter_server.serve_snapshot(SNAPSHOT)
+
+
+def settings_env(
+    work: Workdir,
+    convex: LocalBackend | None,
+    openrouter: OpenRouterServer | str,
+    **extra: str | None,
+) -> dict[str, str]:
+    base_url = openrouter if isinstance(openrouter, str) else openrouter.base_url
+    values: dict[str, str | None] = {
+        "CONVEX_URL": None if convex is None else convex.url,
+        "CONVEX_DEPLOY_KEY": DEPLOY_KEY,
+        "OPENROUTER_BASE_URL": base_url,
+        "OPENROUTER_API_KEY": OPENROUTER_KEY,
+    }
+    values.update(extra)
+    return work.env(**values)
+
+
+@pytest.fixture(scope="module")
+def reference_rows(
+    matrix_backend: LocalBackend, tmp_path_factory: pytest.TempPathFactory
+) -> list[dict[str, Any]]:
+    """The rows a clean `--all` run writes: what every recovered run must converge to."""
+    matrix_backend.reset()
+    work = Workdir(tmp_path_factory.mktemp("reference"))
+    with OpenRouterServer() as server:
+        server.serve_snapshot(SNAPSHOT)
+        run = work.run("--all", env=settings_env(work, matrix_backend, server))
+    assert run.exit_code == 0, run.stderr
+    database = Database(matrix_backend.url, DEPLOY_KEY)
+    rows = normalized(database.rows())
+    database.close()
+    matrix_backend.reset()
+    assert [row["apiIdentifier"] for row in rows] == sorted(ALL_IDS)
+    return rows
+
+
+def seed(
+    work: Workdir, convex: LocalBackend, openrouter: OpenRouterServer, db: Database
+) -> list[dict[str, Any]]:
+    """A successful run first, so a failing run has rows it must leave alone."""
+    run = work.run("--all", env=settings_env(work, convex, openrouter))
+    assert run.exit_code == 0, run.stderr
+    openrouter.reset()
+    return db.rows()
+
+
+def snapshot_with(change: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
+    snapshot = copy.deepcopy(load_snapshot(SNAPSHOT))
+    change(snapshot)
+    return snapshot
+
+
+def model_in(snapshot: dict[str, Any], api_id: str) -> dict[str, Any]:
+    model: dict[str, Any] = next(m for m in snapshot["data"] if m["id"] == api_id)
+    return model
+
+
+# --- OpenRouter faults -----------------------------------------------------------------------
+
+
+RECOVERABLE: dict[str, tuple[str, Callable[[], Any], float]] = {
+    "429-retry-after-seconds": (
+        "429 with Retry-After: 1 (seconds), then the list",
+        lambda: Respond.error(429, "Rate limit exceeded", retry_after="1"),
+        8.0,
+    ),
+    "429-retry-after-date": (
+        "429 with Retry-After as an HTTP date 2 s ahead, then the list",
+        lambda: Respond.error(
+            429,
+            "Rate limit exceeded",
+            retry_after=format_datetime(datetime.now(UTC) + timedelta(seconds=2), usegmt=True),
+        ),
+        9.0,
+    ),
+    "500-then-ok": ("HTTP 500 once, then the list", lambda: Respond.error(500), 7.0),
+    "502-then-ok": (
+        "HTTP 502 (HTML from a proxy) once, then the list",
+        lambda: Respond.html(502),
+        7.0,
+    ),
+    "503-then-ok": ("HTTP 503 once, then the list", lambda: Respond.error(503), 7.0),
+    "504-then-ok": ("HTTP 504 once, then the list", lambda: Respond.error(504), 7.0),
+    "reset-mid-body": (
+        "connection reset after 4 KB of the body, then the list",
+        lambda: ResetMidBody(after_bytes=4096),
+        7.0,
+    ),
+    "cut-mid-json": (
+        "body cut mid-JSON (short of its Content-Length, clean close), then the list",
+        lambda: CutBody(after_bytes=10_000),
+        7.0,
+    ),
+    "read-timeout": (
+        "no answer for 6 s with --timeout 1.5 (read timeout), then the list",
+        lambda: Delay(6.0),
+        9.0,
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(RECOVERABLE))
+def test_openrouter_transient_fault_is_retried(
+    case: str,
+    scenario: ScenarioRecord,
+    work: Workdir,
+    convex: LocalBackend,
+    db: Database,
+    openrouter: OpenRouterServer,
+    reference_rows: list[dict[str, Any]],
+) -> None:
+    description, fault, bound_s = RECOVERABLE[case]
+    scenario.describe(OPENROUTER, description, "retried; exit 0; rows = a clean run's")
+    openrouter.enqueue(fault())
+
+    run = work.run("--all", "--timeout", "1.5", env=settings_env(work, convex, openrouter))
+    rows = db.rows()
+    scenario.measured(
+        outcome=f"{run.outcome()} after {openrouter.request_count} requests",
+        exit_code=run.exit_code,
+        seconds=run.seconds,
+        db_check=converged(rows, reference_rows),
+    )
+
+    assert run.exit_code == 0, run.stderr
+    assert openrouter.request_count == 2
+    assert "retrying in" in run.stderr
+    assert normalized(rows) == reference_rows
+    assert run.seconds < bound_s
+
+
+PERMANENT: dict[str, tuple[str, Callable[[dict[str, Any]], None] | Respond, tuple[str, ...]]] = {
+    "html-200": (
+        "an HTML error page with status 200",
+        Respond.html(200),
+        ("not JSON",),
+    ),
+    "no-data": ('JSON without "data"', Respond.json({"models": []}), ("'data'",)),
+    "data-not-list": ('"data" is an object, not a list', Respond.json({"data": {}}), ("data",)),
+    "price-number": (
+        "a model whose pricing.prompt is a number, not a decimal string",
+        lambda s: model_in(s, "anthropic/claude-sonnet-4.5")["pricing"].update(prompt=3e-06),
+        ("pricing.prompt", "expected a string", "anthropic/claude-sonnet-4.5"),
+    ),
+    "context-string": (
+        "a model whose context_length is a string",
+        lambda s: model_in(s, "qwen/qwen3-coder:free").update(context_length="262144"),
+        ("context_length", "expected an integer"),
+    ),
+    "401": (
+        "401 with OpenRouter's error JSON",
+        Respond.error(401, "No auth credentials found"),
+        ("401", "No auth credentials found"),
+    ),
+    "403": (
+        "403 with OpenRouter's error JSON",
+        Respond.error(403, "Key disabled"),
+        ("403", "Key disabled"),
+    ),
+    "404-base-path": (
+        "OPENROUTER_BASE_URL with a wrong path (404)",
+        Respond.error(404, "Not Found"),
+        ("404",),
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(PERMANENT))
+def test_openrouter_bad_answer_writes_nothing(
+    case: str,
+    scenario: ScenarioRecord,
+    work: Workdir,
+    convex: LocalBackend,
+    db: Database,
+    openrouter: OpenRouterServer,
+) -> None:
+    description, answer, fragments = PERMANENT[case]
+    scenario.describe(OPENROUTER, description, "one clear error, exit 3, no retry; table unchanged")
+    before = normalized(seed(work, convex, openrouter, db))
+    if isinstance(answer, Respond):
+        openrouter.serve_body(
+            answer.body, answer.headers.get("Content-Type", "text/plain"), answer.status
+        )
+    else:
+        openrouter.serve_json(snapshot_with(answer))
+
+    run = work.run("--all", env=settings_env(work, convex, openrouter))
+    after = normalized(db.rows())
+    scenario.measured(
+        outcome=run.outcome(),
+        exit_code=run.exit_code,
+        seconds=run.seconds,
+        db_check=f"{describe_rows(after)}; unchanged: {after == before}",
+    )
+
+    assert run.exit_code == 3
+    run.assert_one_clear_error(*fragments)
+    assert openrouter.request_count == 1
+    assert openrouter.requests[0].header("authorization") == f"Bearer {OPENROUTER_KEY}"
+    assert after == before
+    assert run.seconds < 6
+
+
+def test_openrouter_persistent_503_gives_up(
+    scenario: ScenarioRecord,
+    work: Workdir,
+    convex: LocalBackend,
+    db: Database,
+    openrouter: OpenRouterServer,
+) -> None:
+    scenario.describe(
+        OPENROUTER,
+        "HTTP 503 with Retry-After: 0 on every attempt",
+        "5 attempts, then one clear error, exit 3; table unchanged",
+    )
+    before = normalized(seed(work, convex, openrouter, db))
+    unavailable = Respond.error(503, "Service Unavailable", retry_after="0")
+    openrouter.serve_body(unavailable.body, "application/json", 503)
+    openrouter.enqueue(*[unavailable] * 10)
+
+    run = work.run("--all", env=settings_env(work, convex, openrouter))
+    after = normalized(db.rows())
+    scenario.measured(
+        outcome=f"{run.outcome()} ({openrouter.request_count} requests)",
+        exit_code=run.exit_code,
+        seconds=run.seconds,
+        db_check=f"{describe_rows(after)}; unchanged: {after == before}",
+    )
+
+    assert run.exit_code == 3
+    run.assert_one_clear_error("5 attempts", "503")
+    assert openrouter.request_count == 5
+    assert after == before
+    assert run.seconds < 6
+
+
+def test_openrouter_connection_refused(
+    scenario: ScenarioRecord, work: Workdir, convex: LocalBackend, db: Database
+) -> None:
+    scenario.describe(
+        OPENROUTER,
+        "connection refused (nothing listens on the port)",
+        "retried with backoff, then one clear error, exit 3; nothing written",
+    )
+    run = work.run("--all", env=settings_env(work, convex, unused_loopback_url()))
+    rows = db.rows()
+    scenario.measured(
+        outcome=run.outcome(),
+        exit_code=run.exit_code,
+        seconds=run.seconds,
+        db_check=describe_rows(rows),
+    )
+
+    assert run.exit_code == 3
+    run.assert_one_clear_error("could not fetch", "ConnectError")
+    assert rows == []
+    assert run.seconds < 15
+
+
+def big_catalog(count: int) -> bytes:
+    """The real snapshot's models plus synthetic ones, `count` in all (about 1 KB each)."""
+    models = list(load_snapshot(SNAPSHOT)["data"])
+    filler = {
+        "name": "Synthetic model",
+        "created": 1_750_000_000,
+        "description": "A synthetic model for the large-body scenario. " * 12,
+        "context_length": 131072,
+        "architecture": {"modality": "text->text", "input_modalities": ["text"]},
+        "pricing": {"prompt": "0.0000012", "completion": "0.0000034", "request": "0"},
+        "top_provider": {"context_length": 131072, "max_completion_tokens": 8192},
+        "supported_parameters": ["max_tokens", "temperature", "tools", "top_p"],
+    }
+    models += [
+        {"id": f"synthetic-{n % 500}/model-{n}", "canonical_slug": f"synthetic/model-{n}", **filler}
+        for n in range(count - len(models))
+    ]
+    return json.dumps({"data": models}).encode()
+
+
+def test_openrouter_50000_models(
+    scenario: ScenarioRecord,
+    work: Workdir,
+    convex: LocalBackend,
+    db: Database,
+    openrouter: OpenRouterServer,
+    reference_rows: list[dict[str, Any]],
+) -> None:
+    body = big_catalog(50_000)
+    scenario.describe(
+        OPENROUTER,
+        f"a 50,000-model list ({len(body) / 1e6:.0f} MB body)",
+        "ranked models synced; under 30 s and 600 MB peak RSS",
+    )
+    openrouter.serve_body(body)
+
+    run = work.run("--all", env=settings_env(work, convex, openrouter))
+    rows = db.rows()
+    peak_mb = run.peak_rss_bytes / 1e6
+    scenario.measured(
+        outcome=f"{run.outcome()}; peak RSS {peak_mb:.0f} MB",
+        exit_code=run.exit_code,
+        seconds=run.seconds,
+        db_check=converged(rows, reference_rows),
+    )
+
+    assert run.exit_code == 0, run.stderr
+    assert normalized(rows) == reference_rows
+    assert run.seconds < 30
+    assert peak_mb < 600
+
+
+# --- Convex faults ---------------------------------------------------------------------------
+
+
+def test_convex_unreachable(
+    scenario: ScenarioRecord, work: Workdir, openrouter: OpenRouterServer
+) -> None:
+    scenario.describe(
+        CONVEX,
+        "CONVEX_URL where nothing listens",
+        "one clear error within --timeout (2 s), exit 3",
+    )
+    env = settings_env(
+        work, None, openrouter, CONVEX_URL=unused_loopback_url().rsplit("/api", 1)[0]
+    )
+    run = work.run("--all", "--timeout", "2", env=env)
+    scenario.measured(outcome=run.outcome(), exit_code=run.exit_code, seconds=run.seconds)
+
+    assert run.exit_code == 3
+    run.assert_one_clear_error("cannot reach")
+    assert run.seconds < 6
+
+
+def test_convex_wrong_deploy_key(
+    scenario: ScenarioRecord,
+    work: Workdir,
+    convex: LocalBackend,
+    db: Database,
+    openrouter: OpenRouterServer,
+) -> None:
+    scenario.describe(
+        CONVEX,
+        "a wrong deploy key (the SDK reconnects forever on AuthError)",
+        "one clear error within --timeout (2 s), exit 3; nothing written; neither key shown",
+    )
+    env = settings_env(work, convex, openrouter, CONVEX_DEPLOY_KEY=WRONG_DEPLOY_KEY)
+    run = work.run("--all", "--timeout", "2", env=env)
+    rows = db.rows()
+    scenario.measured(
+        outcome=run.outcome(),
+        exit_code=run.exit_code,
+        seconds=run.seconds,
+        db_check=describe_rows(rows),
+    )
+
+    assert run.exit_code == 3
+    run.assert_one_clear_error("cannot reach or authenticate")
+    assert rows == []
+    assert run.seconds < 6
+
+
+def test_convex_no_deploy_key(
+    scenario: ScenarioRecord,
+    work: Workdir,
+    convex: LocalBackend,
+    db: Database,
+    openrouter: OpenRouterServer,
+) -> None:
+    scenario.describe(
+        CONVEX,
+        "no CONVEX_DEPLOY_KEY",
+        "one clear error naming the variable, exit 2, before any request",
+    )
+    run = work.run("--all", env=settings_env(work, convex, openrouter, CONVEX_DEPLOY_KEY=None))
+    rows = db.rows()
+    scenario.measured(
+        outcome=run.outcome(),
+        exit_code=run.exit_code,
+        seconds=run.seconds,
+        db_check=describe_rows(rows),
+    )
+
+    assert run.exit_code == 2
+    run.assert_one_clear_error("CONVEX_DEPLOY_KEY")
+    assert openrouter.request_count == 0
+    assert rows == []
+    assert run.seconds < 5
+
+
+def test_convex_deployment_answers_503(
+    scenario: ScenarioRecord,
+    work: Workdir,
+    convex: LocalBackend,
+    openrouter: OpenRouterServer,
+) -> None:
+    scenario.describe(
+        CONVEX,
+        "the deployment answers HTTP 503 to every request and WebSocket upgrade",
+        "one clear error within --timeout (2 s), exit 3",
+    )
+    convex.set_faults(http_error_status=503)
+    run = work.run("--all", "--timeout", "2", env=settings_env(work, convex, openrouter))
+    scenario.measured(outcome=run.outcome(), exit_code=run.exit_code, seconds=run.seconds)
+
+    assert run.exit_code == 3
+    run.assert_one_clear_error("cannot reach")
+    assert run.seconds < 6
+
+
+def test_convex_socket_dropped_mid_run(
+    scenario: ScenarioRecord,
+    work: Workdir,
+    convex: LocalBackend,
+    db: Database,
+    openrouter: OpenRouterServer,
+    reference_rows: list[dict[str, Any]],
+) -> None:
+    scenario.describe(
+        CONVEX,
+        "the WebSocket is dropped after the 4th client message (mid-upsert, unanswered)",
+        "the SDK reconnects and re-sends; exit 0; rows = a clean run's, no duplicates",
+    )
+    convex.set_faults(drop_after_messages=4)
+    run = work.run("--all", "--timeout", "10", env=settings_env(work, convex, openrouter))
+    rows = db.rows()
+    scenario.measured(
+        outcome=run.outcome(),
+        exit_code=run.exit_code,
+        seconds=run.seconds,
+        db_check=converged(rows, reference_rows),
+    )
+
+    assert run.exit_code == 0, run.stderr
+    assert normalized(rows) == reference_rows
+    assert convex.stats()["connections"] >= 2
+    assert run.seconds < 12
+
+
+def test_convex_upsert_function_throws(
+    scenario: ScenarioRecord,
+    work: Workdir,
+    convex: LocalBackend,
+    db: Database,
+    openrouter: OpenRouterServer,
+) -> None:
+    scenario.describe(
+        CONVEX,
+        "upsertModel throws (a plain Error) on every call",
+        "each model reported with the error, run completes, exit 1; nothing written",
+    )
+    convex.set_faults(fail_functions={"mutations/syncModels:upsertModel": "injected failure"})
+    run = work.run("--all", env=settings_env(work, convex, openrouter))
+    rows = db.rows()
+    scenario.measured(
+        outcome=run.outcome(),
+        exit_code=run.exit_code,
+        seconds=run.seconds,
+        db_check=describe_rows(rows),
+    )
+
+    assert run.exit_code == 1
+    assert run.stdout.count("injected failure") == len(ALL_IDS)
+    assert "Traceback" not in run.stderr
+    assert rows == []
+    assert run.seconds < 8
+
+
+def test_convex_history_function_throws(
+    scenario: ScenarioRecord,
+    work: Workdir,
+    convex: LocalBackend,
+    db: Database,
+    openrouter: OpenRouterServer,
+    reference_rows: list[dict[str, Any]],
+) -> None:
+    scenario.describe(
+        CONVEX,
+        "history:recordSync throws after the upserts",
+        "the models land; the failure is reported; exit 1",
+    )
+    convex.set_faults(fail_functions={"mutations/history:recordSync": "history is down"})
+    run = work.run("--all", env=settings_env(work, convex, openrouter))
+    rows = db.rows()
+    scenario.measured(
+        outcome=run.outcome(),
+        exit_code=run.exit_code,
+        seconds=run.seconds,
+        db_check=converged(rows, reference_rows),
+    )
+
+    assert run.exit_code == 1
+    assert "history is down" in run.stdout + run.stderr
+    assert "Traceback" not in run.stderr
+    assert normalized(rows) == reference_rows
+    assert run.seconds < 8
+
+
+def test_convex_latency_200ms(
+    scenario: ScenarioRecord,
+    work: Workdir,
+    convex: LocalBackend,
+    db: Database,
+    openrouter: OpenRouterServer,
+    reference_rows: list[dict[str, Any]],
+) -> None:
+    scenario.describe(
+        CONVEX,
+        "200 ms added before every backend answer",
+        "exit 0; rows = a clean run's; time grows with the calls made, nothing times out",
+    )
+    convex.set_faults(latency_ms=200)
+    run = work.run("--all", "--timeout", "5", env=settings_env(work, convex, openrouter))
+    convex.set_faults(latency_ms=0)
+    rows = db.rows()
+    scenario.measured(
+        outcome=run.outcome(),
+        exit_code=run.exit_code,
+        seconds=run.seconds,
+        db_check=converged(rows, reference_rows),
+    )
+
+    assert run.exit_code == 0, run.stderr
+    assert normalized(rows) == reference_rows
+    assert run.seconds > 0.2 * len(ALL_IDS)  # the latency was really there
+    assert run.seconds < 15
+
+
+def test_convex_is_active_flipped_between_runs(
+    scenario: ScenarioRecord,
+    work: Workdir,
+    convex: LocalBackend,
+    db: Database,
+    openrouter: OpenRouterServer,
+) -> None:
+    scenario.describe(
+        CONVEX,
+        "a person activates 2 models and deactivates 1 between runs; prices then change",
+        "the rerun updates prices and keeps every isActive as the person set it",
+    )
+    seed(work, convex, openrouter, db)
+    choices = {PAID[0]: True, FREE[1]: True, PAID[1]: False}
+    db.set_active(PAID[1], True)
+    for api_id, active in choices.items():
+        db.set_active(api_id, active)
+    openrouter.serve_json(snapshot_with(_raise_prices))
+
+    run = work.run("--all", env=settings_env(work, convex, openrouter))
+    rows = {row["apiIdentifier"]: row for row in db.rows()}
+    kept = all(rows[api_id]["isActive"] is active for api_id, active in choices.items())
+    scenario.measured(
+        outcome=run.outcome(),
+        exit_code=run.exit_code,
+        seconds=run.seconds,
+        db_check=f"{describe_rows(list(rows.values()))}; person's isActive kept: {kept}",
+    )
+
+    assert run.exit_code == 0, run.stderr
+    assert kept
+    assert all(not rows[api_id]["isActive"] for api_id in ALL_IDS if api_id not in choices)
+    assert rows[PAID[0]]["inputCostPer1MTokens"] == 4.0
+    assert run.seconds < 8
+
+
+def _raise_prices(snapshot: dict[str, Any]) -> None:
+    """Every ranked paid model now costs $4 / $20 per million tokens."""
+    for api_id in PAID[:2]:
+        model_in(snapshot, api_id)["pricing"].update(prompt="0.000004", completion="0.00002")
+
+
+def test_convex_is_active_flipped_during_run(
+    scenario: ScenarioRecord,
+    work: Workdir,
+    convex: LocalBackend,
+    db: Database,
+    openrouter: OpenRouterServer,
+) -> None:
+    scenario.describe(
+        CONVEX,
+        "a person flips isActive from another client while a run (200 ms latency) is updating",
+        "the person's values survive the later upserts of the same rows",
+    )
+    seed(work, convex, openrouter, db)
+    openrouter.serve_json(snapshot_with(_raise_prices))
+    convex.set_faults(latency_ms=200)
+    committed_before = convex.stats()["mutations"]
+
+    running = work.start("--all", "--timeout", "5", env=settings_env(work, convex, openrouter))
+    deadline = time.monotonic() + 20
+    while convex.stats()["mutations"] == committed_before and time.monotonic() < deadline:
+        time.sleep(0.01)  # wait for the run's first upsert
+    db.set_active(PAID[1], True)
+    db.set_active(FREE[1], True)  # the last model of the run: its upsert comes after this
+    flipped_at_ms = time.time() * 1000
+    run = running.finish(30)
+    convex.set_faults(latency_ms=0)
+    rows = {row["apiIdentifier"]: row for row in db.rows()}
+    upserted_after_flip = rows[FREE[1]]["updatedAt"] > flipped_at_ms - 50
+    kept = rows[PAID[1]]["isActive"] is True and rows[FREE[1]]["isActive"] is True
+    scenario.measured(
+        outcome=run.outcome(),
+        exit_code=run.exit_code,
+        seconds=run.seconds,
+        db_check=f"{describe_rows(list(rows.values()))}; person's isActive kept: {kept}; "
+        f"last row upserted after the flip: {upserted_after_flip}",
+    )
+
+    assert run.exit_code == 0, run.stderr
+    assert upserted_after_flip
+    assert kept
+    assert rows[PAID[1]]["inputCostPer1MTokens"] == 4.0
+    assert run.seconds < 15
+
+
+def test_convex_backend_killed_mid_run_then_rerun(
+    scenario: ScenarioRecord,
+    work: Workdir,
+    openrouter: OpenRouterServer,
+    tmp_path: Path,
+    reference_rows: list[dict[str, Any]],
+) -> None:
+    scenario.describe(
+        CONVEX,
+        "the backend is killed (SIGKILL) mid-run, restarted from its state file, the sync rerun",
+        "first run: one clear error within --timeout, exit 3; rerun: exit 0, rows = a clean "
+        "run's, a person's isActive kept",
+    )
+    state = tmp_path / "state.json"
+    flags = ("--state-file", str(state))
+    with start_local_backend(admin_key=DEPLOY_KEY, latency_ms=150, extra_args=flags) as backend:
+        running = work.start("--all", "--timeout", "2", env=settings_env(work, backend, openrouter))
+        deadline = time.monotonic() + 20
+        while backend.stats()["mutations"] < 2 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        database = Database(backend.url, DEPLOY_KEY)
+        database.set_active(PAID[0], True)
+        database.close()
+        os.killpg(backend.process.pid, signal.SIGKILL)
+        killed = running.finish(20)
+    with start_local_backend(admin_key=DEPLOY_KEY, extra_args=flags) as restarted:
+        database = Database(restarted.url, DEPLOY_KEY)
+        survived = len(database.rows())
+        rerun = work.run("--all", env=settings_env(work, restarted, openrouter))
+        rows = database.rows()
+        database.close()
+    expected = copy.deepcopy(reference_rows)
+    next(row for row in expected if row["apiIdentifier"] == PAID[0])["isActive"] = True
+    converged = normalized(rows) == expected
+    scenario.measured(
+        outcome=f"killed run: {killed.outcome()} ({killed.seconds:.1f} s); "
+        f"rerun: {rerun.outcome()}",
+        exit_code=rerun.exit_code,
+        seconds=killed.seconds + rerun.seconds,
+        db_check=f"{survived} rows survived the kill; after the rerun {describe_rows(rows)}; "
+        f"equal to a clean run plus the person's isActive: {converged}",
+    )
+
+    assert killed.exit_code == 3
+    killed.assert_one_clear_error("cannot reach")
+    assert killed.seconds < 8
+    assert 2 <= survived < len(ALL_IDS)
+    assert rerun.exit_code == 0, rerun.stderr
+    assert converged
+
+
+# --- bad input -------------------------------------------------------------------------------
+
+
+def free_list(*entries: str) -> str:
+    """topFreeModels.ts text with these entry lines (the first on line 2)."""
+    return "export const TOP_FREE_MODELS = [\n" + "".join(f"  {e}\n" for e in entries) + "];\n"
+
+
+MALFORMED: dict[str, tuple[str, str, int]] = {
+    "unclosed-list": (
+        "the list is never closed",
+        'export const TOP_FREE_MODELS = [\n  { apiId: "a/b", rank: 1 },\n',
+        3,
+    ),
+    "unquoted-id": (
+        "an apiId without quotes",
+        "export const TOP_FREE_MODELS = [\n  { apiId: a/b, rank: 1 },\n] as const;\n",
+        2,
+    ),
+    "rank-not-number": (
+        "a rank that is a string",
+        free_list('{ apiId: "a/b", rank: 1 },', '{ apiId: "c/d", rank: "2" },'),
+        3,
+    ),
+    "missing-rank": (
+        "an entry without rank",
+        'export const TOP_FREE_MODELS = [\n  { apiId: "a/b" },\n];\n',
+        2,
+    ),
+    "duplicate-id": (
+        "the same apiId twice",
+        free_list('{ apiId: "a/b", rank: 1 },', '{ apiId: "a/b", rank: 2 },'),
+        3,
+    ),
+    "duplicate-rank": (
+        "the same rank twice",
+        free_list('{ apiId: "a/b", rank: 1 },', '{ apiId: "c/d", rank: 1 },'),
+        3,
+    ),
+    "not-utf8": ("bytes that are not UTF-8", "", 0),
+}
+
+
+@pytest.mark.parametrize("case", list(MALFORMED))
+def test_malformed_config_names_file_and_line(
+    case: str,
+    scenario: ScenarioRecord,
+    work: Workdir,
+    convex: LocalBackend,
+    db: Database,
+    openrouter: OpenRouterServer,
+) -> None:
+    description, text, line = MALFORMED[case]
+    scenario.describe(
+        INPUT,
+        f"topFreeModels.ts: {description}",
+        "one error naming file (and line), exit 2; no request",
+    )
+    path = work.config_dir / "topFreeModels.ts"
+    if case == "not-utf8":
+        path.write_bytes(
+            b'export const TOP_FREE_MODELS = [\n  { apiId: "\xff\xfe", rank: 1 },\n];\n'
+        )
+    else:
+        path.write_text(text)
+
+    run = work.run("--free", env=settings_env(work, convex, openrouter))
+    scenario.measured(
+        outcome=run.outcome(),
+        exit_code=run.exit_code,
+        seconds=run.seconds,
+        db_check=describe_rows(db.rows()),
+    )
+
+    assert run.exit_code == 2
+    run.assert_one_clear_error("topFreeModels.ts" + (f":{line}" if line else ""))
+    assert openrouter.request_count == 0
+    assert run.seconds < 5
+
+
+def test_odd_characters_round_trip(
+    scenario: ScenarioRecord,
+    work: Workdir,
+    convex: LocalBackend,
+    db: Database,
+    openrouter: OpenRouterServer,
+) -> None:
+    odd_ids = [
+        "ünïcødé/模型-名前:free",
+        'quote"and\\backslash/x',
+        "emoji/🚀-model",
+        "tab\tand space/ x",
+    ]
+    scenario.describe(
+        INPUT,
+        "ids and names with non-ASCII, quotes, backslashes, emoji, tabs (listed by OpenRouter)",
+        "synced byte for byte; exit 0",
+    )
+    template = model_in(load_snapshot(SNAPSHOT), FREE[0])
+    catalog = {
+        "data": [
+            {**template, "id": api_id, "name": f"Name «{api_id}» \u202ertl"} for api_id in odd_ids
+        ]
+    }
+    openrouter.serve_json(catalog)
+    work.write_list("topFreeModels.ts", "TOP_FREE_MODELS", odd_ids)
+
+    run = work.run("--free", env=settings_env(work, convex, openrouter))
+    rows = db.rows()
+    stored = {row["apiIdentifier"]: row["modelName"] for row in rows}
+    exact = stored == {api_id: f"Name «{api_id}» \u202ertl" for api_id in odd_ids}
+    scenario.measured(
+        outcome=run.outcome(),
+        exit_code=run.exit_code,
+        seconds=run.seconds,
+        db_check=f"{describe_rows(rows)}; ids and names exact: {exact}",
+    )
+
+    assert run.exit_code == 0, run.stderr
+    assert exact
+    assert run.seconds < 8
+
+
+def test_one_megabyte_id(
+    scenario: ScenarioRecord,
+    work: Workdir,
+    convex: LocalBackend,
+    db: Database,
+    openrouter: OpenRouterServer,
+) -> None:
+    huge = "provider/" + "x" * 1_000_000
+    scenario.describe(
+        INPUT,
+        "a ranked id 1 MB long (not listed by OpenRouter)",
+        "bounded time and output; the id is reported, not synced; nothing written for it",
+    )
+    work.write_list("topFreeModels.ts", "TOP_FREE_MODELS", [FREE[0], huge])
+
+    run = work.run("--free", env=settings_env(work, convex, openrouter))
+    rows = db.rows()
+    output_kb = (len(run.stdout) + len(run.stderr)) / 1000
+    scenario.measured(
+        outcome=f"{run.outcome()}; {output_kb:,.0f} KB of output",
+        exit_code=run.exit_code,
+        seconds=run.seconds,
+        db_check=describe_rows(rows),
+    )
+
+    assert run.exit_code in (1, 2)
+    assert "Traceback" not in run.stderr
+    assert [row["apiIdentifier"] for row in rows] in ([FREE[0]], [])
+    assert run.seconds < 10
+
+
+def test_unknown_sync_model_list(
+    scenario: ScenarioRecord, work: Workdir, convex: LocalBackend, openrouter: OpenRouterServer
+) -> None:
+    scenario.describe(INPUT, "SYNC_MODEL_LIST=everything", "one error naming the value, exit 2")
+    run = work.run(env=settings_env(work, convex, openrouter, SYNC_MODEL_LIST="everything"))
+    scenario.measured(outcome=run.outcome(), exit_code=run.exit_code, seconds=run.seconds)
+
+    assert run.exit_code == 2
+    run.assert_one_clear_error("SYNC_MODEL_LIST", "everything")
+    assert openrouter.request_count == 0
+
+
+def test_conflicting_flags(
+    scenario: ScenarioRecord, work: Workdir, convex: LocalBackend, openrouter: OpenRouterServer
+) -> None:
+    scenario.describe(INPUT, "--free and --paid together", "one usage error, exit 2")
+    run = work.run("--free", "--paid", env=settings_env(work, convex, openrouter))
+    scenario.measured(outcome=run.outcome(), exit_code=run.exit_code, seconds=run.seconds)
+
+    assert run.exit_code == 2
+    run.assert_one_clear_error("mutually exclusive")
+    assert openrouter.request_count == 0
+
+
+ENV_FILES: dict[str, tuple[str, Callable[[Path], object], str]] = {
+    "missing": ("--env-file that does not exist", lambda path: None, "does not exist"),
+    "directory": ("--env-file that is a directory", lambda path: path.mkdir(), "cannot read"),
+    "not-utf8": (
+        "--env-file with bytes that are not UTF-8",
+        lambda path: path.write_bytes(b"CONVEX_URL=\xff\xfe\n"),
+        "cannot read",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(ENV_FILES))
+def test_unreadable_env_file(
+    case: str, scenario: ScenarioRecord, work: Workdir, openrouter: OpenRouterServer
+) -> None:
+    description, make, fragment = ENV_FILES[case]
+    scenario.describe(INPUT, description, "one error naming the file, exit 2")
+    path = work.root / "broken.env"
+    make(path)
+    run = work.run("--free", "--env-file", str(path), env=work.env())
+    scenario.measured(outcome=run.outcome(), exit_code=run.exit_code, seconds=run.seconds)
+
+    assert run.exit_code == 2
+    run.assert_one_clear_error(fragment, "broken.env")
+
+
+# --- security --------------------------------------------------------------------------------
+
+
+INTERNAL_FUNCTIONS: dict[str, tuple[str, dict[str, Any]]] = {
+    "mutations/syncModels:upsertModel": (
+        "mutation",
+        {"apiIdentifier": "x/y", "modelName": "X", "provider": "x", "slug": "x-y", "isFree": True},
+    ),
+    "mutations/syncModels:upsertModels": ("mutation", {"models": []}),
+    "mutations/activation:setActive": ("mutation", {"apiIdentifier": FREE[0], "isActive": True}),
+    "mutations/history:recordSync": ("mutation", {"entries": [{"apiIdentifier": FREE[0]}]}),
+    "queries/aiModels:list": ("query", {}),
+    "queries/history:list": ("query", {}),
+}
+
+
+@pytest.mark.parametrize("path", list(INTERNAL_FUNCTIONS))
+def test_anonymous_client_cannot_call(
+    path: str, scenario: ScenarioRecord, convex: LocalBackend, db: Database
+) -> None:
+    from convex import ConvexClient
+
+    scenario.describe(
+        SECURITY,
+        f"an anonymous client calls {path} (SDK over WebSocket, and HTTP)",
+        "`Could not find public function`; nothing written",
+    )
+    kind, args = INTERNAL_FUNCTIONS[path]
+    started = time.monotonic()
+    anonymous_http = Database(convex.url, None).call(kind, path, args)
+    client = ConvexClient(convex.url)
+    try:
+        with deadline(10):  # the SDK has no timeout of its own
+            getattr(client, kind)(path, args)
+        sdk_message = "(succeeded)"
+    except Exception as error:  # the SDK raises a plain Exception for a missing function
+        sdk_message = str(error)
+    seconds = time.monotonic() - started
+    rows = db.rows()
+    scenario.measured(
+        outcome=_shorten(sdk_message.split(". Did you")[0]),
+        exit_code=None,
+        seconds=seconds,
+        db_check=describe_rows(rows),
+    )
+
+    assert anonymous_http["status"] == "error"
+    assert "Could not find public function" in anonymous_http["errorMessage"]
+    assert "Could not find public function" in sdk_message
+    assert rows == []
+
+
+PLAIN_HTTP = {
+    "CONVEX_URL": (
+        "CONVEX_URL=http://example.com (plain http, not loopback)",
+        "http://example.com",
+    ),
+    "OPENROUTER_BASE_URL": (
+        "OPENROUTER_BASE_URL=http://10.1.2.3/api/v1 (plain http, not loopback)",
+        "http://10.1.2.3/api/v1",
+    ),
+}
+
+
+@pytest.mark.parametrize("variable", list(PLAIN_HTTP))
+def test_plain_http_to_non_loopback_refused(
+    variable: str,
+    scenario: ScenarioRecord,
+    work: Workdir,
+    convex: LocalBackend,
+    openrouter: OpenRouterServer,
+) -> None:
+    description, url = PLAIN_HTTP[variable]
+    scenario.describe(SECURITY, description, "refused before any connection: one error, exit 2")
+    run = work.run("--free", env=settings_env(work, convex, openrouter, **{variable: url}))
+    scenario.measured(outcome=run.outcome(), exit_code=run.exit_code, seconds=run.seconds)
+
+    assert run.exit_code == 2
+    run.assert_one_clear_error(variable, "http")
+    assert openrouter.request_count == 0
+
+
+EVALUATED = {
+    "template-literal": "  { apiId: `${process.exit()}`, rank: 1 },\n",
+    "function-call": '  { apiId: require("child_process").execSync("touch PWNED"), rank: 1 },\n',
+    "spread-call": '  ...(() => { require("fs").writeFileSync("PWNED", ""); return []; })(),\n',
+}
+
+
+@pytest.mark.parametrize("case", list(EVALUATED))
+def test_config_parser_evaluates_nothing(
+    case: str,
+    scenario: ScenarioRecord,
+    work: Workdir,
+    convex: LocalBackend,
+    openrouter: OpenRouterServer,
+) -> None:
+    entry = EVALUATED[case]
+    scenario.describe(
+        SECURITY,
+        f"a ranked list holding code ({case}: `{entry.strip()[:48]}`)",
+        "one error naming file and line 2, exit 2; nothing executed",
+    )
+    (work.config_dir / "topFreeModels.ts").write_text(
+        f"export const TOP_FREE_MODELS = [\n{entry}];\n"
+    )
+    run = work.run("--free", env=settings_env(work, convex, openrouter))
+    scenario.measured(outcome=run.outcome(), exit_code=run.exit_code, seconds=run.seconds)
+
+    assert run.exit_code == 2
+    run.assert_one_clear_error("topFreeModels.ts:2")
+    assert not (work.root / "PWNED").exists()
+    assert openrouter.request_count == 0
+
+
+SWAPPED = {
+    "CONVEX_URL": ("the deploy key pasted into CONVEX_URL", DEPLOY_KEY),
+    "OPENROUTER_BASE_URL": ("the OpenRouter key pasted into OPENROUTER_BASE_URL", OPENROUTER_KEY),
+}
+
+
+@pytest.mark.parametrize("variable", list(SWAPPED))
+def test_secret_in_the_wrong_variable_is_not_echoed(
+    variable: str,
+    scenario: ScenarioRecord,
+    work: Workdir,
+    convex: LocalBackend,
+    openrouter: OpenRouterServer,
+) -> None:
+    description, secret = SWAPPED[variable]
+    scenario.describe(
+        SECURITY, description, "one error naming the variable, exit 2; the key not shown"
+    )
+    run = work.run("--free", env=settings_env(work, convex, openrouter, **{variable: secret}))
+    scenario.measured(outcome=run.outcome(), exit_code=run.exit_code, seconds=run.seconds)
+
+    assert run.exit_code == 2
+    run.assert_one_clear_error(variable)
+
+
+def test_json_mode_error_document_has_no_secrets(
+    scenario: ScenarioRecord, work: Workdir, convex: LocalBackend, openrouter: OpenRouterServer
+) -> None:
+    scenario.describe(
+        SECURITY,
+        "--json with a wrong deploy key",
+        "one JSON error document on stdout, exit 3; no key in it",
+    )
+    env = settings_env(work, convex, openrouter, CONVEX_DEPLOY_KEY=WRONG_DEPLOY_KEY)
+    run = work.run("--all", "--json", "--timeout", "2", env=env)
+    document = json.loads(run.stdout)
+    scenario.measured(
+        outcome=_shorten(json.dumps(document.get("error"), ensure_ascii=False)),
+        exit_code=run.exit_code,
+        seconds=run.seconds,
+    )
+
+    assert run.exit_code == 3
+    assert "error" in document
+    assert run.seconds < 6
