@@ -1,6 +1,6 @@
 """Benchmark: a per-model sync of 20 ranked models against its floor, at 0, 20 and 50 ms latency.
 
-Run: .venv/bin/python bench/bench_sync.py [--repeats 5] [--latencies 0,20,50]
+Run: .venv/bin/python bench/bench_sync.py [--repeats 9] [--latencies 0,20,50]
 
 "Sync" is `sync_client.sync.sync_models` as the CLI calls it: one `fetch_catalog` (GET,
 retry policy, pydantic validation of all 335 models of the snapshot), mapping, a
@@ -69,7 +69,7 @@ def timed(backend: LocalBackend, latency_ms: int, run: Callable[[], float]) -> f
 
 def main() -> None:
     arguments = parser(__doc__.splitlines()[0])
-    arguments.add_argument("--repeats", type=int, default=5)
+    arguments.add_argument("--repeats", type=int, default=9)
     arguments.add_argument("--latencies", default="0,20,50")
     options = arguments.parse_args()
     latencies = [int(value) for value in options.latencies.split(",")]
