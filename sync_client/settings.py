@@ -134,12 +134,13 @@ def validate_service_url(name: str, url: str) -> str:
         parts = urlsplit(url)
         host = parts.hostname
         parts.port  # noqa: B018 - raises ValueError on a malformed port
-    except ValueError as exc:
-        raise ConfigError(f"{name} is not a valid URL: {url!r} ({exc})") from None
+    except ValueError:
+        # The value itself is never echoed: a key pasted into the wrong variable would leak.
+        raise ConfigError(f"{name} is not a valid URL (malformed host or port)") from None
     scheme = parts.scheme.lower()
     if scheme not in ("http", "https") or not host:
         raise ConfigError(
-            f"{name} must be an https:// URL with a host; got {url!r}",
+            f"{name} must be an https:// URL with a host; got {_describe_non_url(parts.scheme)}",
             hint=f"set {name} to something like https://example.convex.cloud",
         )
     if scheme == "http" and not is_loopback_host(host):
@@ -150,6 +151,15 @@ def validate_service_url(name: str, url: str) -> str:
             "localhost)",
         )
     return url.rstrip("/")
+
+
+def _describe_non_url(scheme: str) -> str:
+    """What a refused URL looks like, without repeating the value (it may be a secret)."""
+    if scheme.lower() in ("http", "https"):
+        return f"an {scheme}:// URL without a host"
+    if scheme.isalnum() and len(scheme) <= 10:
+        return f"a value starting with {scheme!r}: (not shown; it may be a secret)"
+    return "a value that is not a URL (not shown; it may be a secret)"
 
 
 def is_loopback_host(host: str) -> bool:
