@@ -1,6 +1,6 @@
 """Benchmark: a per-model sync of 20 ranked models against its floor, at 0, 20 and 50 ms latency.
 
-Run: .venv/bin/python bench/bench_sync.py [--repeats 9] [--latencies 0,20,50]
+Run: .venv/bin/python bench/bench_sync.py [--repeats 9] [--latencies 0,20,50] [--profile]
 
 "Sync" is `sync_client.sync.sync_models` as the CLI calls it: one `fetch_catalog` (GET,
 retry policy, pydantic validation of all 335 models of the snapshot), mapping, a
@@ -67,10 +67,25 @@ def timed(backend: LocalBackend, latency_ms: int, run: Callable[[], float]) -> f
         return run()
 
 
+def profile(backend: LocalBackend, base_url: str, targets: list[SyncTarget]) -> None:
+    import cProfile
+    import pstats
+
+    timed(backend, 0, lambda: client_run(backend, base_url, targets))  # warm up
+    profiler = cProfile.Profile()
+    profiler.enable()
+    timed(backend, 0, lambda: client_run(backend, base_url, targets))
+    profiler.disable()
+    pstats.Stats(profiler).sort_stats("cumulative").print_stats(25)
+
+
 def main() -> None:
     arguments = parser(__doc__.splitlines()[0])
     arguments.add_argument("--repeats", type=int, default=9)
     arguments.add_argument("--latencies", default="0,20,50")
+    arguments.add_argument(
+        "--profile", action="store_true", help="cProfile one sync at 0 ms, print the top 25"
+    )
     options = arguments.parse_args()
     latencies = [int(value) for value in options.latencies.split(",")]
 
@@ -81,6 +96,9 @@ def main() -> None:
         targets = [SyncTarget(model.id, rank, "paid") for rank, model in enumerate(chosen, 1)]
         args_list = [dict(to_upsert_args(model)) for model in chosen]
 
+        if options.profile:
+            profile(backend, openrouter.base_url, targets)
+            return
         rows: list[list[str]] = []
         for latency in latencies:
             floor_times: list[float] = []
@@ -125,6 +143,9 @@ def main() -> None:
                 f"{RANKED} `mutation` calls with precomputed arguments.",
                 "Latency is the local backend's `--latency-ms` (added before it answers each "
                 "client message); OpenRouter is a loopback server with none.",
+                "`--profile` shows where a sync's time goes: the SDK's `mutation` calls and "
+                "httpx building its TLS context (which the floor pays too); validating the "
+                "catalog and mapping take a few ms.",
             ],
         ),
         options.json_out,
