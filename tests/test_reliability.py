@@ -777,8 +777,9 @@ def test_convex_history_function_throws(
     convex.set_faults(fail_functions={"mutations/history:recordSync": "history is down"})
     run = work.run("--all", env=settings_env(work, convex, openrouter))
     rows = db.rows()
+    notes = [line for line in (run.stdout + run.stderr).splitlines() if "history is down" in line]
     scenario.measured(
-        outcome=run.outcome(),
+        outcome=_shorten(f"{run.outcome()}; {notes[0].strip() if notes else '(not reported)'}"),
         exit_code=run.exit_code,
         seconds=run.seconds,
         db_check=converged(rows, reference_rows),
@@ -1268,7 +1269,7 @@ def test_config_parser_evaluates_nothing(
     entry = EVALUATED[case]
     scenario.describe(
         SECURITY,
-        f"a ranked list holding code ({case}: `{entry.strip()[:48]}`)",
+        f"a ranked list holding code ({case}: {entry.strip()[:48]})",
         "one error naming file and line 2, exit 2; nothing executed",
     )
     (work.config_dir / "topFreeModels.ts").write_text(
