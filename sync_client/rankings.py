@@ -35,6 +35,27 @@ _KNOWN_FILES: dict[str, tuple[str, str]] = {
 _ENTRY_KEYS = ("apiId", "rank")
 
 
+#: OpenRouter ids are short (`vendor/model-name:variant`); a longer one is a mistake, and
+#: echoing it in every message would flood the output.
+MAX_API_ID_LENGTH = 256
+
+
+def api_id_problem(value: str) -> str | None:
+    """Why `value` cannot be an OpenRouter model id (empty, too long, blanks), or None."""
+    if not value.strip():
+        return "is empty"
+    if len(value) > MAX_API_ID_LENGTH:
+        return (
+            f"{json.dumps(value[:40])}… is {len(value):,} characters long "
+            f"(at most {MAX_API_ID_LENGTH})"
+        )
+    if value != value.strip() or any(
+        char.isspace() or ord(char) < 0x20 or ord(char) == 0x7F for char in value
+    ):
+        return f"{json.dumps(value)[:60]} holds whitespace or control characters"
+    return None
+
+
 @dataclass(frozen=True)
 class RankedModel:
     """One model of a ranked list; `list_name` is "free", "paid" or "extra" (named by --model)."""
@@ -450,16 +471,10 @@ class _Parser:
     def check_api_id(self, token: _Token) -> str:
         if token.kind != "string":
             raise self.error(f"expected apiId to be a string, found {token.describe()}", token)
-        value = token.value
-        if not value.strip():
-            raise self.error("apiId is empty", token)
-        if value != value.strip() or any(
-            char.isspace() or ord(char) < 0x20 or ord(char) == 0x7F for char in value
-        ):
-            raise self.error(
-                f"apiId {json.dumps(value)[:60]} holds whitespace or control characters", token
-            )
-        return value
+        problem = api_id_problem(token.value)
+        if problem is not None:
+            raise self.error(f"apiId {problem}", token)
+        return token.value
 
     def check_rank(self, token: _Token) -> int:
         if token.kind != "number":

@@ -11,7 +11,8 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
-from sync_client.errors import ConvexCallError, ConvexUnavailableError, ExitCode
+from sync_client.errors import ConfigError, ConvexCallError, ConvexUnavailableError, ExitCode
+from sync_client.rankings import api_id_problem
 
 if TYPE_CHECKING:
     from sync_client.convex_store import UpsertOutcome
@@ -140,6 +141,8 @@ def build_targets(ranked: Iterable[Any], extra_ids: Iterable[str] = ()) -> list[
     targets = [SyncTarget(model.api_id, model.rank, model.list_name) for model in ranked]
     seen = {target.api_id for target in targets}
     for api_id in extra_ids:
+        if (problem := api_id_problem(api_id)) is not None:
+            raise ConfigError(f"--model {problem}")
         if api_id not in seen:
             seen.add(api_id)
             targets.append(SyncTarget(api_id, None, "extra"))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,7 @@ from hypothesis import strategies as st
 from sync_client.errors import ConfigError, RankingsError
 from sync_client.rankings import (
     FREE_FILE,
+    MAX_API_ID_LENGTH,
     PAID_FILE,
     RankedModel,
     load_rankings,
@@ -146,10 +148,21 @@ def test_code_is_never_evaluated(tmp_path: Path) -> None:
     assert not marker.exists()
 
 
-def test_megabyte_long_id_is_parsed_quickly() -> None:
+def test_megabyte_long_id_is_refused_quickly_without_echoing_it() -> None:
     long_id = "vendor/" + "m" * 1_000_000
-    models = parse_ranked_list(f'[{{apiId: "{long_id}", rank: 1}}]')
-    assert models[0].api_id == long_id
+    started = time.monotonic()
+    with pytest.raises(RankingsError) as caught:
+        parse_ranked_list(f'[{{apiId: "{long_id}", rank: 1}}]')
+    assert time.monotonic() - started < 2
+    assert "1,000,007 characters long" in str(caught.value)
+    assert len(str(caught.value)) < 300
+
+
+def test_an_id_at_the_length_limit_is_accepted() -> None:
+    longest = "vendor/" + "m" * (MAX_API_ID_LENGTH - len("vendor/"))
+    assert parse_ranked_list(f'[{{apiId: "{longest}", rank: 1}}]')[0].api_id == longest
+    with pytest.raises(RankingsError, match="characters long"):
+        parse_ranked_list(f'[{{apiId: "{longest}m", rank: 1}}]')
 
 
 # --- files -----------------------------------------------------------------------------------

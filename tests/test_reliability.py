@@ -1097,8 +1097,8 @@ def test_one_megabyte_id(
     huge = "provider/" + "x" * 1_000_000
     scenario.describe(
         INPUT,
-        "a ranked id 1 MB long (not listed by OpenRouter)",
-        "bounded time and output; the id is reported, not synced; nothing written for it",
+        "a ranked id 1 MB long",
+        "one clear error naming file, line and the length, exit 2; nothing written",
     )
     work.write_list("topFreeModels.ts", "TOP_FREE_MODELS", [FREE[0], huge])
 
@@ -1112,10 +1112,10 @@ def test_one_megabyte_id(
         db_check=describe_rows(rows),
     )
 
-    assert run.exit_code in (1, 2)
-    assert "Traceback" not in run.stderr
-    assert output_kb < 3_000  # the id may be named, but not over and over
-    assert [row["apiIdentifier"] for row in rows] in ([FREE[0]], [])
+    assert run.exit_code == 2
+    run.assert_one_clear_error("topFreeModels.ts", "1,000,009 characters long")
+    assert output_kb < 1  # the id is not echoed
+    assert rows == []
     assert run.seconds < 10
 
 

@@ -10,7 +10,13 @@ from typing import Any
 import pytest
 
 from sync_client.convex_store import UpsertOutcome
-from sync_client.errors import ConvexCallError, ConvexUnavailableError, ExitCode, OpenRouterError
+from sync_client.errors import (
+    ConfigError,
+    ConvexCallError,
+    ConvexUnavailableError,
+    ExitCode,
+    OpenRouterError,
+)
 from sync_client.rankings import RankedModel
 from sync_client.sync import (
     NOT_LISTED,
@@ -207,3 +213,9 @@ def test_build_targets_appends_model_ids_once_and_unranked() -> None:
         SyncTarget("f/one:free", 1, "free"),
         SyncTarget("x/extra", None, "extra"),
     ]
+
+
+@pytest.mark.parametrize("bad_id", ["", "  ", "a/b c", "a/" + "x" * 300])
+def test_build_targets_refuses_a_model_id_that_cannot_be_one(bad_id: str) -> None:
+    with pytest.raises(ConfigError, match=r"^--model "):
+        build_targets([], [bad_id])
