@@ -15,12 +15,15 @@ from typing import TYPE_CHECKING, Any, Protocol
 from sync_client.errors import ConvexCallError, ConvexUnavailableError
 from sync_client.sync import (
     ModelResult,
-    PlannedAction,
     SyncReport,
     SyncTarget,
-    plan_changes,
+    default_to_args,
+    describe_call_error,
+    planned_result,
+    rows_by_api_id,
+    silent,
+    written_result,
 )
-from sync_client.sync import _describe_call_error as describe_call_error
 
 if TYPE_CHECKING:
     from sync_client.convex_store import BatchItemResult
@@ -68,23 +71,13 @@ def chunk_items(
         yield range(start, len(items))
 
 
-def _default_to_args(model: Any) -> Mapping[str, Any]:
-    from sync_client.mapping import to_upsert_args
-
-    return to_upsert_args(model)
-
-
-def _silent(_message: str) -> None:
-    return None
-
-
 def sync_catalog(
     *,
     fetch_catalog: Callable[[], Any],
     open_store: Callable[[], AbstractContextManager[BatchStore]],
     dry_run: bool = False,
-    to_args: Callable[[Any], Mapping[str, Any]] = _default_to_args,
-    progress: Callable[[str], None] = _silent,
+    to_args: Callable[[Any], Mapping[str, Any]] = default_to_args,
+    progress: Callable[[str], None] = silent,
     max_items: int = MAX_CHUNK_ITEMS,
     max_bytes: int = MAX_CHUNK_BYTES,
 ) -> SyncReport:
@@ -180,15 +173,7 @@ def _send(
         if not outcome.ok or outcome.action is None:
             report.results.append(_failed(target, outcome.error or "rejected by upsertModels"))
             continue
-        report.results.append(
-            ModelResult(
-                target.api_id,
-                target.rank,
-                target.list_name,
-                action=outcome.action,
-                is_free=bool(args.get("isFree")),
-            )
-        )
+        report.results.append(written_result(target, outcome.action, args))
 
 
 def _plan(
@@ -199,21 +184,6 @@ def _plan(
     progress: Callable[[str], None],
 ) -> None:
     progress("reading the current rows")
-    rows: dict[str, dict[str, Any]] = {}
-    # With duplicate rows for one id the mutation updates the oldest; compare against it.
-    for stored in sorted(store.list_models(), key=lambda r: r.get("_creationTime", 0)):
-        rows.setdefault(str(stored.get("apiIdentifier")), stored)
+    rows = rows_by_api_id(store.list_models())
     for target, args in zip(targets, mapped, strict=True):
-        row = rows.get(target.api_id)
-        changes = plan_changes(row, args)
-        planned: PlannedAction = "insert" if row is None else "update" if changes else "unchanged"
-        report.results.append(
-            ModelResult(
-                target.api_id,
-                target.rank,
-                target.list_name,
-                planned=planned,
-                is_free=bool(args.get("isFree")),
-                changes=changes,
-            )
-        )
+        report.results.append(planned_result(target, rows.get(target.api_id), args))

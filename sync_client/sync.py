@@ -149,13 +149,13 @@ def build_targets(ranked: Iterable[Any], extra_ids: Iterable[str] = ()) -> list[
     return targets
 
 
-def _default_to_args(model: Any) -> Mapping[str, Any]:
+def default_to_args(model: Any) -> Mapping[str, Any]:
     from sync_client.mapping import to_upsert_args
 
     return to_upsert_args(model)
 
 
-def _describe_call_error(error: ConvexCallError) -> str:
+def describe_call_error(error: ConvexCallError) -> str:
     """A ConvexError's `{field, message}` data reads better than its raw message."""
     data = error.data
     if isinstance(data, Mapping):
@@ -188,7 +188,8 @@ def plan_changes(row: Mapping[str, Any] | None, args: Mapping[str, Any]) -> tupl
     return tuple(changes)
 
 
-def _silent(_message: str) -> None:
+def silent(_message: str) -> None:
+    """A progress callback that says nothing."""
     return None
 
 
@@ -231,8 +232,8 @@ def sync_models(
     open_store: Callable[[], AbstractContextManager[ModelStore]],
     list_synced: str,
     dry_run: bool = False,
-    to_args: Callable[[Any], Mapping[str, Any]] = _default_to_args,
-    progress: Callable[[str], None] = _silent,
+    to_args: Callable[[Any], Mapping[str, Any]] = default_to_args,
+    progress: Callable[[str], None] = silent,
 ) -> SyncReport:
     """Fetch once, then upsert (or, with `dry_run`, plan) each target in order.
 
@@ -262,42 +263,53 @@ def _apply(run: _Run, store: ModelStore) -> None:
         try:
             outcome = store.upsert(args)
         except ConvexCallError as error:
-            run._fail(target, _describe_call_error(error))
+            run._fail(target, describe_call_error(error))
             continue
         except ConvexUnavailableError as error:
             report.aborted = error
             report.not_attempted = list(run.targets[index:])
             return
-        report.results.append(
-            ModelResult(
-                target.api_id,
-                target.rank,
-                target.list_name,
-                action=outcome.action,
-                is_free=bool(args.get("isFree")),
-            )
-        )
+        report.results.append(written_result(target, outcome.action, args))
 
 
 def _plan(run: _Run, store: ModelStore) -> None:
     run.progress("reading the current rows")
-    rows: dict[str, dict[str, Any]] = {}
-    # With duplicate rows for one id the mutation updates the oldest; compare against it.
-    for stored in sorted(store.list_models(), key=lambda r: r.get("_creationTime", 0)):
-        rows.setdefault(str(stored.get("apiIdentifier")), stored)
+    rows = rows_by_api_id(store.list_models())
     for _index, target, args in run.mapped():
-        if args is None:
-            continue
-        row = rows.get(target.api_id)
-        changes = plan_changes(row, args)
-        planned: PlannedAction = "insert" if row is None else "update" if changes else "unchanged"
-        run.report.results.append(
-            ModelResult(
-                target.api_id,
-                target.rank,
-                target.list_name,
-                planned=planned,
-                is_free=bool(args.get("isFree")),
-                changes=changes,
-            )
-        )
+        if args is not None:
+            run.report.results.append(planned_result(target, rows.get(target.api_id), args))
+
+
+def rows_by_api_id(rows: Iterable[Mapping[str, Any]]) -> dict[str, Mapping[str, Any]]:
+    """Stored rows by id; with duplicates, the oldest (the one `upsertModel` updates)."""
+    by_id: dict[str, Mapping[str, Any]] = {}
+    for row in sorted(rows, key=lambda r: r.get("_creationTime", 0)):
+        by_id.setdefault(str(row.get("apiIdentifier")), row)
+    return by_id
+
+
+def written_result(target: SyncTarget, action: Action, args: Mapping[str, Any]) -> ModelResult:
+    """The result of a model `upsertModel` (or `upsertModels`) inserted or updated."""
+    return ModelResult(
+        target.api_id,
+        target.rank,
+        target.list_name,
+        action=action,
+        is_free=bool(args.get("isFree")),
+    )
+
+
+def planned_result(
+    target: SyncTarget, row: Mapping[str, Any] | None, args: Mapping[str, Any]
+) -> ModelResult:
+    """What a dry run reports for a model: insert, update (with the changes) or unchanged."""
+    changes = plan_changes(row, args)
+    planned: PlannedAction = "insert" if row is None else "update" if changes else "unchanged"
+    return ModelResult(
+        target.api_id,
+        target.rank,
+        target.list_name,
+        planned=planned,
+        is_free=bool(args.get("isFree")),
+        changes=changes,
+    )
