@@ -6,7 +6,9 @@ import base64
 import json
 import os
 import shutil
+import signal
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -441,6 +443,53 @@ def test_stop_leaves_no_process_behind() -> None:
     _gone, alive = psutil.wait_procs(family, timeout=5)
     assert alive == []
     assert backend.process.returncode == 0  # SIGTERM is a clean stop
+
+
+@pytest.mark.parametrize("signal_name", ["SIGTERM", "SIGINT"])
+def test_signal_stops_cleanly(signal_name: str) -> None:
+    with start_local_backend(functions_dir=FIXTURE_FUNCTIONS) as backend:
+        family = [psutil.Process(backend.process.pid)]
+        family += family[0].children(recursive=True)
+        os.killpg(backend.process.pid, getattr(signal, signal_name))
+        assert backend.process.wait(timeout=10) == 0
+    _gone, alive = psutil.wait_procs(family, timeout=5)
+    assert alive == []
+
+
+_OWNER_SCRIPT = """
+import sys, time
+sys.path.insert(0, sys.argv[1])
+from support.local_backend import FIXTURE_FUNCTIONS, start_local_backend
+with start_local_backend(functions_dir=FIXTURE_FUNCTIONS) as backend:
+    print(backend.process.pid, backend.url, flush=True)
+    time.sleep(120)
+"""
+
+
+def test_backend_dies_with_a_killed_owner() -> None:
+    """A test run killed outright (SIGKILL: no finally, no atexit) leaves no backend behind."""
+    owner = subprocess.Popen(
+        [sys.executable, "-c", _OWNER_SCRIPT, str(REPO_ROOT / "tests")],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert owner.stdout is not None
+        pid_text, url = owner.stdout.readline().split()
+        leader = psutil.Process(int(pid_text))
+        family = [leader, *leader.children(recursive=True)]
+        assert httpx.get(f"{url}/version", timeout=5).status_code == 200
+        assert not any("admin-key" in " ".join(p.cmdline()) for p in family)  # key not in argv
+        owner.kill()
+        owner.wait(timeout=5)
+        _gone, alive = psutil.wait_procs(family, timeout=10)
+        for process in alive:  # the failure is reported below; the orphans still go
+            process.kill()
+        assert alive == [], f"orphaned: {alive}"
+    finally:
+        owner.kill()
+        if owner.stdout is not None:
+            owner.stdout.close()
 
 
 def test_node_is_available() -> None:

@@ -6,7 +6,7 @@ import { Backend } from "./backend.js";
 
 const USAGE = `usage: local-backend --admin-key KEY [--port N] [--functions-dir DIR]
        [--latency-ms N] [--drop-after-messages N] [--http-error-status N]
-       [--ping-interval-ms N] [--state-file PATH]`;
+       [--ping-interval-ms N] [--state-file PATH] [--stop-on-stdin-eof]`;
 
 function numberFlag(name: string, text: string | undefined): number | undefined {
   if (text === undefined) return undefined;
@@ -29,6 +29,7 @@ async function main(): Promise<void> {
       "http-error-status": { type: "string" },
       "ping-interval-ms": { type: "string" },
       "state-file": { type: "string" },
+      "stop-on-stdin-eof": { type: "boolean" },
       help: { type: "boolean" },
     },
   });
@@ -71,6 +72,11 @@ async function main(): Promise<void> {
   };
   process.on("SIGTERM", stop);
   process.on("SIGINT", stop);
+  if (values["stop-on-stdin-eof"]) {
+    // The parent holds the pipe's other end: when it dies, even by SIGKILL, the pipe
+    // closes and the backend goes with it instead of lingering as an orphan.
+    process.stdin.on("end", stop).on("error", stop).resume();
+  }
 }
 
 main().catch((error: unknown) => {

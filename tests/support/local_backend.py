@@ -96,7 +96,9 @@ def start_local_backend(
 ) -> Iterator[LocalBackend]:
     """Start the backend on a free port, wait for its `ready` line, always stop it after."""
     key = admin_key or "local|" + secrets.token_hex(16)
-    command = [str(TSX), str(MAIN), "--port", "0", "--admin-key", key]
+    # --stop-on-stdin-eof: if this Python process dies (even by SIGKILL) the pipe closes and
+    # the backend stops, so no orphan outlives a killed test run.
+    command = [str(TSX), str(MAIN), "--port", "0", "--stop-on-stdin-eof"]
     if functions_dir is not None:
         command += ["--functions-dir", str(functions_dir)]
     if latency_ms:
@@ -107,7 +109,9 @@ def start_local_backend(
         process = subprocess.Popen(
             command,
             cwd=REPO_ROOT,
-            stdin=subprocess.DEVNULL,
+            # The key goes through the environment, not argv, where `ps` would show it.
+            env={**os.environ, "LOCAL_BACKEND_ADMIN_KEY": key},
+            stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=log_file,
             start_new_session=True,  # its own process group: teardown kills tsx and node together
@@ -165,8 +169,9 @@ def _terminate(process: subprocess.Popen[bytes]) -> None:
     # The group may outlive its leader (e.g. a grandchild); make sure nothing is left.
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(process.pid, signal.SIGKILL)
-    if process.stdout is not None:
-        process.stdout.close()
+    for pipe in (process.stdin, process.stdout):
+        if pipe is not None:
+            pipe.close()
 
 
 @atexit.register
