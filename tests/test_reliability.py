@@ -49,15 +49,19 @@ PAID = ["anthropic/claude-sonnet-4.5", "x-ai/grok-code-fast-1", "openrouter/auto
 FREE = ["qwen/qwen3-coder:free", "google/gemma-3-27b-it:free"]
 ALL_IDS = PAID + FREE  # the order `--all` syncs them in
 
-# Distinctive fake secrets: any of these in stdout or stderr fails the scenario.
-DEPLOY_KEY = f"prod:reliability-matrix|secret-deploy-key-XYZ{secrets.token_hex(8)}"
-OPENROUTER_KEY = f"sk-or-v1-secret-openrouter-key-XYZ{secrets.token_hex(8)}"
-WRONG_DEPLOY_KEY = f"prod:reliability-matrix|wrong-deploy-key-XYZ{secrets.token_hex(8)}"
+# Distinctive fake secrets: any of these in stdout or stderr fails the scenario. Each ends in
+# its own random tail, grepped for alone too, so a key cut short or masked at the front is
+# still caught.
+_TAILS = [secrets.token_hex(8) for _ in range(3)]
+DEPLOY_KEY = f"prod:reliability-matrix|secret-deploy-key-XYZ{_TAILS[0]}"
+OPENROUTER_KEY = f"sk-or-v1-secret-openrouter-key-XYZ{_TAILS[1]}"
+WRONG_DEPLOY_KEY = f"prod:reliability-matrix|wrong-deploy-key-XYZ{_TAILS[2]}"
 SECRETS = (
     DEPLOY_KEY,
     DEPLOY_KEY.rpartition("|")[2],
     OPENROUTER_KEY,
     WRONG_DEPLOY_KEY.rpartition("|")[2],
+    *_TAILS,
 )
 # Fields that differ between two runs that wrote the same data.
 VOLATILE_FIELDS = ("_id", "_creationTime", "updatedAt")
@@ -687,6 +691,7 @@ def test_convex_deployment_answers_503(
     scenario: ScenarioRecord,
     work: Workdir,
     convex: LocalBackend,
+    db: Database,
     openrouter: OpenRouterServer,
 ) -> None:
     scenario.describe(
@@ -696,10 +701,18 @@ def test_convex_deployment_answers_503(
     )
     convex.set_faults(http_error_status=503)
     run = work.run("--all", "--timeout", "2", env=settings_env(work, convex, openrouter))
-    scenario.measured(outcome=run.outcome(), exit_code=run.exit_code, seconds=run.seconds)
+    convex.set_faults(http_error_status=None)
+    rows = db.rows()
+    scenario.measured(
+        outcome=run.outcome(),
+        exit_code=run.exit_code,
+        seconds=run.seconds,
+        db_check=describe_rows(rows),
+    )
 
     assert run.exit_code == 3
     run.assert_one_clear_error("cannot reach")
+    assert rows == []
     assert run.seconds < 6
 
 
@@ -959,6 +972,130 @@ def test_convex_backend_killed_mid_run_then_rerun(
     assert converged
 
 
+def test_convex_stops_answering_mid_run_then_rerun(
+    scenario: ScenarioRecord,
+    work: Workdir,
+    openrouter: OpenRouterServer,
+    reference_rows: list[dict[str, Any]],
+) -> None:
+    scenario.describe(
+        CONVEX,
+        "the deployment stops answering mid-run (socket open, every answer 60 s late), "
+        "--timeout 1; then it recovers and the sync is rerun",
+        "first run: one clear error within --timeout, exit 3, earlier rows kept; "
+        "rerun: exit 0, rows = a clean run's",
+    )
+    # Its own backend: the stalled upserts still commit 60 s later, and must not land in
+    # another scenario's database.
+    with start_local_backend(admin_key=DEPLOY_KEY, latency_ms=100) as backend:
+        env = settings_env(work, backend, openrouter)
+        running = work.start("--all", "--timeout", "1", env=env)
+        deadline = time.monotonic() + 20
+        while backend.stats()["mutations"] < 2 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        backend.set_faults(latency_ms=60_000)
+        stalled = running.finish(20)
+        backend.set_faults(latency_ms=0)
+        database = Database(backend.url, DEPLOY_KEY)
+        kept = len(database.rows())
+        rerun = work.run("--all", env=env)
+        rows = database.rows()
+        database.close()
+    scenario.measured(
+        outcome=f"stalled run: {stalled.outcome()} ({stalled.seconds:.1f} s); "
+        f"rerun: {rerun.outcome()}",
+        exit_code=rerun.exit_code,
+        seconds=stalled.seconds + rerun.seconds,
+        db_check=f"{kept} rows kept from the stalled run; after the rerun "
+        f"{converged(rows, reference_rows)}",
+    )
+
+    assert stalled.exit_code == 3
+    stalled.assert_one_clear_error("cannot reach")
+    assert stalled.seconds < 8
+    assert 2 <= kept < len(ALL_IDS)
+    assert rerun.exit_code == 0, rerun.stderr
+    assert normalized(rows) == reference_rows
+
+
+def test_interrupted_with_ctrl_c_then_rerun(
+    scenario: ScenarioRecord,
+    work: Workdir,
+    convex: LocalBackend,
+    db: Database,
+    openrouter: OpenRouterServer,
+    reference_rows: list[dict[str, Any]],
+) -> None:
+    scenario.describe(
+        CONVEX,
+        "SIGINT (Ctrl-C, or a cancelled CI job) mid-run, 500 ms latency; then a rerun",
+        "stops within 2 s: exit 130, no traceback; rerun: exit 0, rows = a clean run's",
+    )
+    convex.set_faults(latency_ms=500)
+    env = settings_env(work, convex, openrouter)
+    committed_before = convex.stats()["mutations"]
+    running = work.start("--all", "--timeout", "5", env=env)
+    deadline = time.monotonic() + 20
+    while convex.stats()["mutations"] < committed_before + 2 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    running.process.send_signal(signal.SIGINT)
+    signalled_at = time.monotonic()
+    interrupted = running.finish(20)
+    stop_s = time.monotonic() - signalled_at
+    convex.set_faults(latency_ms=0)
+    time.sleep(0.6)  # an upsert already in the backend's queue commits after the delay
+    kept = len(db.rows())
+    rerun = work.run("--all", env=env)
+    rows = db.rows()
+    scenario.measured(
+        outcome=f"interrupted: exit {interrupted.exit_code}, stopped {stop_s:.1f} s after "
+        f"SIGINT, stderr ends {interrupted.stderr.strip().splitlines()[-1:]}; "
+        f"rerun: {rerun.outcome()}",
+        exit_code=rerun.exit_code,
+        seconds=interrupted.seconds + rerun.seconds,
+        db_check=f"{kept} rows after the interrupt; after the rerun "
+        f"{converged(rows, reference_rows)}",
+    )
+
+    assert interrupted.exit_code == 130
+    assert "Traceback" not in interrupted.stderr
+    assert stop_s < 2
+    assert 2 <= kept < len(ALL_IDS)
+    assert rerun.exit_code == 0, rerun.stderr
+    assert normalized(rows) == reference_rows
+
+
+def test_two_syncs_at_once(
+    scenario: ScenarioRecord,
+    work: Workdir,
+    convex: LocalBackend,
+    db: Database,
+    openrouter: OpenRouterServer,
+    reference_rows: list[dict[str, Any]],
+) -> None:
+    scenario.describe(
+        CONVEX,
+        "two `--all` runs at once (a scheduled and a manual one), 50 ms latency",
+        "both exit 0; one row per model, rows = a clean run's",
+    )
+    convex.set_faults(latency_ms=50)
+    env = settings_env(work, convex, openrouter)
+    first, second = (work.start("--all", env=env) for _ in range(2))
+    runs = [first.finish(30), second.finish(30)]
+    convex.set_faults(latency_ms=0)
+    rows = db.rows()
+    scenario.measured(
+        outcome=" / ".join(run.outcome() for run in runs),
+        exit_code=max(run.exit_code for run in runs),
+        seconds=max(run.seconds for run in runs),
+        db_check=converged(rows, reference_rows),
+    )
+
+    assert [run.exit_code for run in runs] == [0, 0], [run.stderr for run in runs]
+    assert normalized(rows) == reference_rows
+    assert max(run.seconds for run in runs) < 15
+
+
 # --- bad input -------------------------------------------------------------------------------
 
 
@@ -1044,6 +1181,37 @@ def test_malformed_config_names_file_and_line(
     assert run.seconds < 5
 
 
+def test_ranked_list_file_missing(
+    scenario: ScenarioRecord,
+    work: Workdir,
+    convex: LocalBackend,
+    db: Database,
+    openrouter: OpenRouterServer,
+) -> None:
+    scenario.describe(
+        INPUT,
+        "topFreeModels.ts missing (run outside the project, or a wrong --config-dir)",
+        "one error naming the file and how to fix it, exit 2; no request; nothing written",
+    )
+    (work.config_dir / "topFreeModels.ts").unlink()
+
+    run = work.run("--free", env=settings_env(work, convex, openrouter))
+    rows = db.rows()
+    scenario.measured(
+        outcome=run.outcome(),
+        exit_code=run.exit_code,
+        seconds=run.seconds,
+        db_check=describe_rows(rows),
+    )
+
+    assert run.exit_code == 2
+    run.assert_one_clear_error("topFreeModels.ts", "not found")
+    assert "--config-dir" in run.stderr
+    assert openrouter.request_count == 0
+    assert rows == []
+    assert run.seconds < 5
+
+
 def test_odd_characters_round_trip(
     scenario: ScenarioRecord,
     work: Workdir,
@@ -1120,27 +1288,64 @@ def test_one_megabyte_id(
 
 
 def test_unknown_sync_model_list(
-    scenario: ScenarioRecord, work: Workdir, convex: LocalBackend, openrouter: OpenRouterServer
+    scenario: ScenarioRecord,
+    work: Workdir,
+    convex: LocalBackend,
+    db: Database,
+    openrouter: OpenRouterServer,
 ) -> None:
-    scenario.describe(INPUT, "SYNC_MODEL_LIST=everything", "one error naming the value, exit 2")
+    scenario.describe(
+        INPUT, "SYNC_MODEL_LIST=everything", "one error naming the value, exit 2; nothing written"
+    )
     run = work.run(env=settings_env(work, convex, openrouter, SYNC_MODEL_LIST="everything"))
-    scenario.measured(outcome=run.outcome(), exit_code=run.exit_code, seconds=run.seconds)
+    rows = db.rows()
+    scenario.measured(
+        outcome=run.outcome(),
+        exit_code=run.exit_code,
+        seconds=run.seconds,
+        db_check=describe_rows(rows),
+    )
 
     assert run.exit_code == 2
     run.assert_one_clear_error("SYNC_MODEL_LIST", "everything")
     assert openrouter.request_count == 0
+    assert rows == []
+    assert run.seconds < 5
 
 
+CONFLICTING = {
+    "free-and-paid": ("--free", "--paid"),
+    "catalog-and-free": ("--catalog", "--free"),
+}
+
+
+@pytest.mark.parametrize("case", list(CONFLICTING))
 def test_conflicting_flags(
-    scenario: ScenarioRecord, work: Workdir, convex: LocalBackend, openrouter: OpenRouterServer
+    case: str,
+    scenario: ScenarioRecord,
+    work: Workdir,
+    convex: LocalBackend,
+    db: Database,
+    openrouter: OpenRouterServer,
 ) -> None:
-    scenario.describe(INPUT, "--free and --paid together", "one usage error, exit 2")
-    run = work.run("--free", "--paid", env=settings_env(work, convex, openrouter))
-    scenario.measured(outcome=run.outcome(), exit_code=run.exit_code, seconds=run.seconds)
+    flags = CONFLICTING[case]
+    scenario.describe(
+        INPUT, f"{' and '.join(flags)} together", "one usage error, exit 2; nothing written"
+    )
+    run = work.run(*flags, env=settings_env(work, convex, openrouter))
+    rows = db.rows()
+    scenario.measured(
+        outcome=run.outcome(),
+        exit_code=run.exit_code,
+        seconds=run.seconds,
+        db_check=describe_rows(rows),
+    )
 
     assert run.exit_code == 2
-    run.assert_one_clear_error("mutually exclusive")
+    run.assert_one_clear_error(*flags)
     assert openrouter.request_count == 0
+    assert rows == []
+    assert run.seconds < 5
 
 
 ENV_FILES: dict[str, tuple[str, Callable[[Path], object], str]] = {
@@ -1167,6 +1372,8 @@ def test_unreadable_env_file(
 
     assert run.exit_code == 2
     run.assert_one_clear_error(fragment, "broken.env")
+    assert openrouter.request_count == 0
+    assert run.seconds < 5
 
 
 # --- security --------------------------------------------------------------------------------
@@ -1239,16 +1446,25 @@ def test_plain_http_to_non_loopback_refused(
     scenario: ScenarioRecord,
     work: Workdir,
     convex: LocalBackend,
+    db: Database,
     openrouter: OpenRouterServer,
 ) -> None:
     description, url = PLAIN_HTTP[variable]
     scenario.describe(SECURITY, description, "refused before any connection: one error, exit 2")
     run = work.run("--free", env=settings_env(work, convex, openrouter, **{variable: url}))
-    scenario.measured(outcome=run.outcome(), exit_code=run.exit_code, seconds=run.seconds)
+    rows = db.rows()
+    scenario.measured(
+        outcome=run.outcome(),
+        exit_code=run.exit_code,
+        seconds=run.seconds,
+        db_check=describe_rows(rows),
+    )
 
     assert run.exit_code == 2
     run.assert_one_clear_error(variable, "http")
     assert openrouter.request_count == 0
+    assert rows == []
+    assert run.seconds < 5
 
 
 EVALUATED = {
@@ -1264,6 +1480,7 @@ def test_config_parser_evaluates_nothing(
     scenario: ScenarioRecord,
     work: Workdir,
     convex: LocalBackend,
+    db: Database,
     openrouter: OpenRouterServer,
 ) -> None:
     entry = EVALUATED[case]
@@ -1276,12 +1493,20 @@ def test_config_parser_evaluates_nothing(
         f"export const TOP_FREE_MODELS = [\n{entry}];\n"
     )
     run = work.run("--free", env=settings_env(work, convex, openrouter))
-    scenario.measured(outcome=run.outcome(), exit_code=run.exit_code, seconds=run.seconds)
+    rows = db.rows()
+    scenario.measured(
+        outcome=run.outcome(),
+        exit_code=run.exit_code,
+        seconds=run.seconds,
+        db_check=describe_rows(rows),
+    )
 
     assert run.exit_code == 2
     run.assert_one_clear_error("topFreeModels.ts:2")
     assert not (work.root / "PWNED").exists()
     assert openrouter.request_count == 0
+    assert rows == []
+    assert run.seconds < 5
 
 
 SWAPPED = {
@@ -1296,6 +1521,7 @@ def test_secret_in_the_wrong_variable_is_not_echoed(
     scenario: ScenarioRecord,
     work: Workdir,
     convex: LocalBackend,
+    db: Database,
     openrouter: OpenRouterServer,
 ) -> None:
     description, secret = SWAPPED[variable]
@@ -1303,14 +1529,27 @@ def test_secret_in_the_wrong_variable_is_not_echoed(
         SECURITY, description, "one error naming the variable, exit 2; the key not shown"
     )
     run = work.run("--free", env=settings_env(work, convex, openrouter, **{variable: secret}))
-    scenario.measured(outcome=run.outcome(), exit_code=run.exit_code, seconds=run.seconds)
+    rows = db.rows()
+    scenario.measured(
+        outcome=run.outcome(),
+        exit_code=run.exit_code,
+        seconds=run.seconds,
+        db_check=describe_rows(rows),
+    )
 
     assert run.exit_code == 2
     run.assert_one_clear_error(variable)
+    assert openrouter.request_count == 0
+    assert rows == []
+    assert run.seconds < 5
 
 
 def test_json_mode_error_document_has_no_secrets(
-    scenario: ScenarioRecord, work: Workdir, convex: LocalBackend, openrouter: OpenRouterServer
+    scenario: ScenarioRecord,
+    work: Workdir,
+    convex: LocalBackend,
+    db: Database,
+    openrouter: OpenRouterServer,
 ) -> None:
     scenario.describe(
         SECURITY,
@@ -1320,12 +1559,15 @@ def test_json_mode_error_document_has_no_secrets(
     env = settings_env(work, convex, openrouter, CONVEX_DEPLOY_KEY=WRONG_DEPLOY_KEY)
     run = work.run("--all", "--json", "--timeout", "2", env=env)
     document = json.loads(run.stdout)
+    rows = db.rows()
     scenario.measured(
         outcome=_shorten(json.dumps(document.get("error"), ensure_ascii=False)),
         exit_code=run.exit_code,
         seconds=run.seconds,
+        db_check=describe_rows(rows),
     )
 
     assert run.exit_code == 3
-    assert "error" in document
+    assert document["error"]["code"] and document["error"]["message"]
+    assert rows == []
     assert run.seconds < 6
