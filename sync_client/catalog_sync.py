@@ -12,13 +12,14 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any, Protocol
 
-from sync_client.errors import ConvexCallError, ConvexUnavailableError
+from sync_client.errors import ConvexCallError, ConvexUnavailableError, MalformedModelError
 from sync_client.sync import (
     ModelResult,
     SyncReport,
     SyncTarget,
     default_to_args,
     describe_call_error,
+    map_model,
     planned_result,
     rows_by_api_id,
     silent,
@@ -83,8 +84,9 @@ def sync_catalog(
 ) -> SyncReport:
     """Fetch once, then upsert (or, with `dry_run`, plan) every listed model in chunks.
 
-    New models are inserted inactive, as in a ranked sync. A model that cannot be mapped or
-    that `upsertModels` rejects is reported and the rest still land. `ConvexUnavailableError`
+    New models are inserted inactive, as in a ranked sync. A model whose data has an unexpected
+    shape, that cannot be mapped or that `upsertModels` rejects is reported and the rest still
+    land. `ConvexUnavailableError`
     stops the run; the models of unsent chunks are kept in `report.not_attempted`.
     """
     progress("fetching the OpenRouter catalog")
@@ -92,16 +94,12 @@ def sync_catalog(
     report = SyncReport(list_synced=CATALOG_LIST, dry_run=dry_run)
     targets: list[SyncTarget] = []
     mapped: list[Mapping[str, Any]] = []
-    seen: set[str] = set()
-    for model in catalog:
-        if model.id in seen:  # the first listing wins, as in Catalog.get
-            continue
-        seen.add(model.id)
-        target = SyncTarget(model.id, None, CATALOG_LIST)
+    for api_id in catalog.ids():  # each id once; the first listing wins, as in Catalog.get
+        target = SyncTarget(api_id, None, CATALOG_LIST)
         try:
-            args = to_args(model)
-        except ValueError as error:
-            report.results.append(_failed(target, f"cannot map OpenRouter data: {error}"))
+            args = map_model(api_id, catalog.get(api_id), to_args)
+        except MalformedModelError as error:
+            report.results.append(_failed(target, error.message))
             continue
         targets.append(target)
         mapped.append(args)

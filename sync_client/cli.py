@@ -8,6 +8,7 @@ a command runs. Running without a subcommand is the sync itself, so that later s
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
@@ -46,6 +47,8 @@ class Output:
 
     json_mode: bool = False
     secrets: list[str] = field(default_factory=list)
+    #: Set while stdout is held (see `stdout_held`): what `data` writes waits here.
+    held: list[str] | None = None
 
     def remember(self, secret: RevealsSecret | None) -> None:
         if secret is not None and len(secret.reveal()) >= 4:
@@ -62,6 +65,9 @@ class Output:
         print(self.scrub(message), file=sys.stderr, flush=True)
 
     def data(self, text: str) -> None:
+        if self.held is not None:
+            self.held.append(self.scrub(text))
+            return
         sys.stdout.write(self.scrub(text))
         sys.stdout.flush()
 
@@ -84,8 +90,40 @@ class UnexpectedError(SyncModelsError):
     """A bug or an unforeseen failure, reduced to one line (no traceback, no locals)."""
 
 
+@contextmanager
+def stdout_held(output: Output) -> Iterator[None]:
+    """Point file descriptor 1 at stderr while the block runs and keep what `output` writes
+    until it is restored, so stdout holds only that. Native code (the convex SDK's Rust core)
+    writes to fd 1 directly, past `sys.stdout`."""
+    sys.stdout.flush()
+    try:
+        saved = os.dup(1)
+    except OSError:  # no fd 1 at all: nothing to guard
+        yield
+        return
+    output.held = []
+    try:
+        os.dup2(2, 1)
+        yield
+    finally:
+        sys.stdout.flush()
+        os.dup2(saved, 1)
+        os.close(saved)
+        held, output.held = output.held, None
+        sys.stdout.write("".join(held))
+        sys.stdout.flush()
+
+
 def run_guarded(output: Output, action: Callable[[], int]) -> int:
-    """Run a command body, turning every failure into one clean message and an exit code."""
+    """Run a command body, turning every failure into one clean message and an exit code.
+    Under `--json`, stdout receives nothing but the document (see `stdout_held`)."""
+    if output.json_mode:
+        with stdout_held(output):
+            return _run_guarded(output, action)
+    return _run_guarded(output, action)
+
+
+def _run_guarded(output: Output, action: Callable[[], int]) -> int:
     try:
         return action()
     except SyncModelsError as error:
@@ -331,14 +369,14 @@ def _follow_up(
         record_history=store.record_history,
         listed_ids=_listed_ids(choice, targets, fetched),
         list_label=choice or "chosen",
-        catalog_ids={model.id for model in fetched[0]} if fetched else None,
+        catalog_ids=set(fetched[0].ids()) if fetched else None,
         deactivate_stale=options.deactivate_stale,
     )
 
 
 def _listed_ids(choice: str | None, targets: Sequence[Any], fetched: list[Any]) -> set[str] | None:
     if choice == "catalog":
-        return {model.id for model in fetched[0]} if fetched else None
+        return set(fetched[0].ids()) if fetched else None
     return None if choice is None else {target.api_id for target in targets}
 
 

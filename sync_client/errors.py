@@ -88,3 +88,13 @@ class ConvexCallError(SyncModelsError):
     def __init__(self, message: str, *, data: Any = None, hint: str | None = None) -> None:
         super().__init__(message, hint=hint)
         self.data = data
+
+
+class MalformedModelError(SyncModelsError):
+    """One model in OpenRouter's list has an unexpected shape: that model fails, not the run."""
+
+    exit_code: ClassVar[int] = ExitCode.PARTIAL
+
+    def __init__(self, api_id: str, message: str) -> None:
+        super().__init__(message)
+        self.api_id = api_id

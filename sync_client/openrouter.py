@@ -1,11 +1,18 @@
 """Fetch and validate OpenRouter's model catalog: one GET of `{base}/models`, retried with care.
 
-Validation is lenient where the API is known to vary (unknown keys, ignored; missing keys,
-null `context_length`, missing price keys) and strict where a changed shape would corrupt
-data: `pricing.prompt` / `pricing.completion` must be strings when present (OpenRouter sends
-decimal strings; a number would have lost precision already), token counts and `created`
-must be integers, `id` and `name` strings. Any violation is one OpenRouterError naming the
-field path, e.g. `data[12].pricing.prompt: expected a string, got 3e-06`.
+Validation happens in two steps, so that one malformed model cannot sink a whole sync:
+
+- The response ENVELOPE is checked when the body arrives: JSON, an object with a `data` list,
+  each entry an object with a string `id`. Any violation is one OpenRouterError naming the
+  field, e.g. `data[12].id: expected a string, got 5`.
+- Each MODEL is checked strictly when it is used (`Catalog.get`, iteration). Unknown keys and
+  missing optional keys are fine, but `pricing.prompt` / `pricing.completion` must be strings
+  when present (OpenRouter sends decimal strings; a number would have lost precision
+  already), token counts and `created` integers, `name` a string. A violation is that
+  model's own MalformedModelError naming the field.
+
+Parsing keeps only the fields the sync uses, as plain dicts of JSON values, which bounds
+memory on a large list; the strict model is built on use.
 """
 
 from __future__ import annotations
@@ -14,13 +21,17 @@ import json
 import math
 import random
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import (
+    Annotated,
+    Any,
+    Required,  # pydantic needs these on Python < 3.12
+)
 
 import httpx
-from pydantic import BaseModel, ConfigDict, StrictInt, StrictStr, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, ValidationError
 from tenacity import (
     RetryCallState,
     RetryError,
@@ -29,9 +40,10 @@ from tenacity import (
     stop_after_attempt,
 )
 from tenacity.stop import stop_base
+from typing_extensions import TypedDict
 
 from . import __version__
-from .errors import OpenRouterError
+from .errors import MalformedModelError, OpenRouterError
 from .settings import Secret
 
 RETRYABLE_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
@@ -61,8 +73,8 @@ class TopProvider(BaseModel):
 
 
 class OpenRouterModel(BaseModel):
-    """One entry of `data`: the fields the sync uses. Unknown keys are accepted and dropped
-    (keeping them triples parse time and memory on a large list)."""
+    """One entry of `data`, strictly validated: the fields the sync uses. Unknown keys are
+    accepted and dropped (keeping them triples parse time and memory on a large list)."""
 
     model_config = ConfigDict(extra="ignore", frozen=True)
 
@@ -76,23 +88,61 @@ class OpenRouterModel(BaseModel):
     canonical_slug: StrictStr | None = None
 
 
-class _ModelsResponse(BaseModel):
+# The loose twins keep the same known fields as they came (any JSON value) in plain dicts, so
+# that a wrong type is found when the model is used, not while the whole list is parsed. An
+# absent key stays absent, so "missing" and "null" still read differently.
+_OBJECT_OR_ANYTHING = Field(union_mode="left_to_right")
+
+
+class _ListedPricing(TypedDict, total=False):
+    prompt: Any
+    completion: Any
+
+
+class _ListedTopProvider(TypedDict, total=False):
+    context_length: Any
+    max_completion_tokens: Any
+    is_moderated: Any
+
+
+class ListedModel(TypedDict, total=False):
+    """One entry of `data` as listed: a string `id` and the known fields, not yet checked."""
+
+    id: Required[StrictStr]
+    name: Any
+    created: Any
+    description: Any
+    context_length: Any
+    pricing: Annotated[_ListedPricing | Any, _OBJECT_OR_ANYTHING]
+    top_provider: Annotated[_ListedTopProvider | Any, _OBJECT_OR_ANYTHING]
+    canonical_slug: Any
+
+
+class _ModelsEnvelope(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
-    data: list[OpenRouterModel]
+    data: list[ListedModel]
 
 
 class Catalog:
-    """The validated models list; `get` looks a model up by id (the first one wins if repeated)."""
+    """The models list. `get` looks a model up by id (the first listing wins if repeated) and
+    validates it; iteration yields every listing that validates and skips the others."""
 
-    def __init__(self, models: list[OpenRouterModel]) -> None:
-        self.models = models
-        self._by_id: dict[str, OpenRouterModel] = {}
-        for model in models:
-            self._by_id.setdefault(model.id, model)
+    def __init__(self, models: Sequence[OpenRouterModel | ListedModel]) -> None:
+        self.models = list(models)
+        self._by_id: dict[str, OpenRouterModel | ListedModel] = {}
+        for model in self.models:
+            self._by_id.setdefault(_id_of(model), model)
 
     def get(self, api_id: str) -> OpenRouterModel | None:
-        return self._by_id.get(api_id)
+        """The model listed under `api_id`, None if unlisted; MalformedModelError if its data
+        has an unexpected shape."""
+        model = self._by_id.get(api_id)
+        return None if model is None else validated(model)
+
+    def ids(self) -> Iterator[str]:
+        """Every listed id once, in listing order, well-formed or not."""
+        return iter(self._by_id)
 
     def __contains__(self, api_id: object) -> bool:
         return api_id in self._by_id
@@ -101,16 +151,35 @@ class Catalog:
         return len(self.models)
 
     def __iter__(self) -> Iterator[OpenRouterModel]:
-        return iter(self.models)
+        for model in self.models:
+            try:
+                yield validated(model)
+            except MalformedModelError:
+                continue
+
+
+def validated(model: OpenRouterModel | ListedModel) -> OpenRouterModel:
+    """The strict model of a listing; a wrong type is a MalformedModelError naming the field."""
+    if isinstance(model, OpenRouterModel):
+        return model
+    try:
+        return OpenRouterModel.model_validate(model)
+    except ValidationError as exc:
+        raise MalformedModelError(model["id"], _describe_model_error(exc)) from None
+
+
+def _id_of(model: OpenRouterModel | ListedModel) -> str:
+    return model.id if isinstance(model, OpenRouterModel) else model["id"]
 
 
 def parse_catalog(body: bytes | str) -> Catalog:
-    """Validate a `/models` response body; any problem is one OpenRouterError naming the field."""
+    """Check a `/models` response's envelope; a problem is one OpenRouterError naming the field.
+    The models themselves are checked on use (see `Catalog`)."""
     try:
-        response = _ModelsResponse.model_validate_json(body)
+        envelope = _ModelsEnvelope.model_validate_json(body)
     except ValidationError as exc:
-        raise OpenRouterError(_describe_validation_error(exc, body)) from None
-    return Catalog(response.data)
+        raise OpenRouterError(_describe_envelope_error(exc, body)) from None
+    return Catalog(envelope.data)
 
 
 _TYPE_MESSAGES = {
@@ -118,6 +187,7 @@ _TYPE_MESSAGES = {
     "int_type": "expected an integer",
     "int_from_float": "expected an integer",
     "bool_type": "expected true or false",
+    "bool_parsing": "expected true or false",
     "list_type": "expected a list",
     "model_type": "expected an object",
     "dict_type": "expected an object",
@@ -126,23 +196,29 @@ _TYPE_MESSAGES = {
 }
 
 
-def _describe_validation_error(exc: ValidationError, body: bytes | str) -> str:
+def _describe_envelope_error(exc: ValidationError, body: bytes | str) -> str:
     errors = exc.errors(include_url=False)
     first = errors[0]
     if first["type"] == "json_invalid":
         return f"OpenRouter's response is not JSON: starts with {_snippet(body)!r}"
-    location = first["loc"]
-    if not location:
+    if not first["loc"]:
         return "OpenRouter's response is not an object with a 'data' list of models"
-    path = _format_location(location)
+    return f"OpenRouter's models list has an unexpected shape: {_describe_problems(errors)}"
+
+
+def _describe_model_error(exc: ValidationError) -> str:
+    problems = _describe_problems(exc.errors(include_url=False))
+    return f"OpenRouter's data for this model has an unexpected shape: {problems}"
+
+
+def _describe_problems(errors: Sequence[Any]) -> str:
+    """`path: what was expected, got value` for the first error, and how many more there are."""
+    first = errors[0]
     message = _TYPE_MESSAGES.get(first["type"], first["msg"])
     if first["type"] != "missing":
         message += f", got {_short_json(first.get('input'))}"
     more = f" (and {len(errors) - 1} more problems)" if len(errors) > 1 else ""
-    return (
-        f"OpenRouter's models list has an unexpected shape: {path}: {message}"
-        f"{_model_id_hint(location, body)}{more}"
-    )
+    return f"{_format_location(first['loc'])}: {message}{more}"
 
 
 def _format_location(location: tuple[int | str, ...]) -> str:
@@ -150,18 +226,6 @@ def _format_location(location: tuple[int | str, ...]) -> str:
     for part in location:
         text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else part)
     return text
-
-
-def _model_id_hint(location: tuple[int | str, ...], body: bytes | str) -> str:
-    """` (model "x/y")` for an error inside `data[i]`, to tell the reader which model broke."""
-    if len(location) < 3 or location[0] != "data" or not isinstance(location[1], int):
-        return ""
-    try:
-        model = json.loads(body)["data"][location[1]]
-        model_id = model["id"]
-    except (ValueError, LookupError, TypeError):
-        return ""
-    return f" (model {_short_json(model_id)})" if isinstance(model_id, str) else ""
 
 
 def _short_json(value: Any, limit: int = 60) -> str:

@@ -11,7 +11,13 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
-from sync_client.errors import ConfigError, ConvexCallError, ConvexUnavailableError, ExitCode
+from sync_client.errors import (
+    ConfigError,
+    ConvexCallError,
+    ConvexUnavailableError,
+    ExitCode,
+    MalformedModelError,
+)
 from sync_client.rankings import api_id_problem
 
 if TYPE_CHECKING:
@@ -39,7 +45,8 @@ NOT_LISTED = "not listed by OpenRouter"
 
 
 class CatalogLike(Protocol):
-    """What sync needs of `openrouter.Catalog`."""
+    """What sync needs of `openrouter.Catalog`: the model, None if unlisted, or
+    MalformedModelError if its data has an unexpected shape."""
 
     def get(self, api_id: str) -> Any | None: ...
 
@@ -155,6 +162,20 @@ def default_to_args(model: Any) -> Mapping[str, Any]:
     return to_upsert_args(model)
 
 
+class _NotListed(Exception):
+    """A target OpenRouter does not list."""
+
+
+def map_model(
+    api_id: str, model: Any, to_args: Callable[[Any], Mapping[str, Any]]
+) -> Mapping[str, Any]:
+    """`to_args(model)`; a ValueError from it becomes the model's MalformedModelError."""
+    try:
+        return to_args(model)
+    except ValueError as error:
+        raise MalformedModelError(api_id, f"cannot map OpenRouter data: {error}") from None
+
+
 def describe_call_error(error: ConvexCallError) -> str:
     """A ConvexError's `{field, message}` data reads better than its raw message."""
     data = error.data
@@ -205,19 +226,20 @@ class _Run:
         """Each target with its upsert args; a model that cannot be synced yields None after
         its error result has been recorded."""
         for index, target in enumerate(self.targets):
-            model = self.catalog.get(target.api_id)
-            if model is None:
-                self.progress(f"[{index + 1}/{len(self.targets)}] {target.api_id}: {NOT_LISTED}")
-                self._fail(target, NOT_LISTED)
-                yield index, target, None
-                continue
             try:
-                args = self.to_args(model)
-            except ValueError as error:
-                self._fail(target, f"cannot map OpenRouter data: {error}")
+                args = self._args_for(target)
+            except (MalformedModelError, _NotListed) as error:
+                self.progress(f"[{index + 1}/{len(self.targets)}] {target.api_id}: {error}")
+                self._fail(target, str(error))
                 yield index, target, None
                 continue
             yield index, target, args
+
+    def _args_for(self, target: SyncTarget) -> Mapping[str, Any]:
+        model = self.catalog.get(target.api_id)
+        if model is None:
+            raise _NotListed(NOT_LISTED)
+        return map_model(target.api_id, model, self.to_args)
 
     def _fail(self, target: SyncTarget, reason: str) -> None:
         self.report.results.append(

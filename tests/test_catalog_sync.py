@@ -38,6 +38,11 @@ def snapshot_catalog(name: str) -> Catalog:
     return parse_catalog(json.dumps(load_snapshot(name)))
 
 
+def first(name: str, count: int) -> Catalog:
+    """The snapshot's first `count` models."""
+    return Catalog(snapshot_catalog(name).models[:count])
+
+
 def open_store(backend: LocalBackend) -> AbstractContextManager[ConvexStore]:
     return ConvexStore(backend.url, Secret(backend.admin_key), timeout_s=20)
 
@@ -106,7 +111,7 @@ def test_batched_rows_equal_per_model_rows_through_insert_and_update(
 
 def with_model(catalog: Catalog, position: int, **changes: Any) -> Catalog:
     """The catalog with one model replaced by a copy carrying `changes` (by default a new id)."""
-    models = list(catalog.models)
+    models = list(catalog)
     original = models[position]
     models[position] = original.model_copy(update={"id": original.id + "-crafted", **changes})
     return Catalog(models)
@@ -116,39 +121,57 @@ def test_an_item_the_rules_reject_is_reported_and_every_other_item_lands_in_smal
     backend: LocalBackend,
 ) -> None:
     # A blank id passes the catalog's schema and mapping; upsertModels' rules refuse it.
-    catalog = with_model(Catalog(snapshot_catalog(NEW_SNAPSHOT).models[:10]), 4, id=" ")
+    catalog = with_model(first(NEW_SNAPSHOT, 10), 4, id=" ")
     before = backend.stats()["mutations"]
 
     report = catalog_sync(backend, catalog, max_items=3)
 
     assert backend.stats()["mutations"] - before == math.ceil(10 / 3)
-    assert [r.api_id for r in report.results] == [m.id for m in catalog.models]
+    assert [r.api_id for r in report.results] == [m.id for m in catalog]
     (failed,) = [r for r in report.results if not r.ok]
     assert failed.api_id == " "
     assert failed.error is not None and "apiIdentifier" in failed.error
     assert report.exit_code == ExitCode.PARTIAL
     rows = comparable_rows(backend)
-    assert set(rows) == {m.id for m in catalog.models} - {" "}
+    assert set(rows) == {m.id for m in catalog} - {" "}
     assert not any(row["isActive"] for row in rows.values())
 
 
 def test_an_item_that_fails_its_whole_call_is_isolated_by_halving(backend: LocalBackend) -> None:
-    catalog = with_model(
-        Catalog(snapshot_catalog(NEW_SNAPSHOT).models[:8]), 5, context_length=UNSAFE_CONTEXT
-    )
-    poisoned = catalog.models[5].id
+    catalog = with_model(first(NEW_SNAPSHOT, 8), 5, context_length=UNSAFE_CONTEXT)
+    poisoned = list(catalog.ids())[5]
 
     report = catalog_sync(backend, catalog)
 
     (failed,) = [r for r in report.results if not r.ok]
     assert failed.api_id == poisoned
     assert failed.error is not None and str(UNSAFE_CONTEXT) in failed.error
-    assert set(comparable_rows(backend)) == {m.id for m in catalog.models} - {poisoned}
+    assert set(comparable_rows(backend)) == {m.id for m in catalog} - {poisoned}
     assert report.inserted == 7
 
 
+def test_a_malformed_model_is_that_items_error_and_every_other_item_lands(
+    backend: LocalBackend,
+) -> None:
+    models = load_snapshot(NEW_SNAPSHOT)["data"][:6]
+    models[2] = {**models[2], "context_length": "131072"}
+    broken = models[2]["id"]
+
+    report = catalog_sync(backend, parse_catalog(json.dumps({"data": models})))
+
+    (failed,) = [r for r in report.results if not r.ok]
+    assert failed.api_id == broken
+    assert failed.error == (
+        "OpenRouter's data for this model has an unexpected shape: "
+        'context_length: expected an integer, got "131072"'
+    )
+    assert report.exit_code == ExitCode.PARTIAL
+    assert report.inserted == 5
+    assert set(comparable_rows(backend)) == {m["id"] for m in models} - {broken}
+
+
 def test_dry_run_plans_against_the_rows_and_writes_nothing(backend: LocalBackend) -> None:
-    catalog = Catalog(snapshot_catalog(NEW_SNAPSHOT).models[:6])
+    catalog = first(NEW_SNAPSHOT, 6)
     catalog_sync(backend, Catalog(catalog.models[:2]))
     changed = with_model(catalog, 0, name="Renamed")  # a new id: planned as an insert
     before = backend.stats()["mutations"]
@@ -198,7 +221,7 @@ class FlakyStore:
 
 
 def test_losing_convex_stops_the_run_and_lists_the_unsent_models() -> None:
-    catalog = Catalog(snapshot_catalog(NEW_SNAPSHOT).models[:7])
+    catalog = first(NEW_SNAPSHOT, 7)
     store = FlakyStore()
 
     @contextmanager
@@ -208,8 +231,8 @@ def test_losing_convex_stops_the_run_and_lists_the_unsent_models() -> None:
     report = sync_catalog(fetch_catalog=lambda: catalog, open_store=opened, max_items=3)
 
     assert isinstance(report.aborted, ConvexUnavailableError)
-    assert [r.api_id for r in report.results] == [m.id for m in catalog.models[:3]]
-    assert [t.api_id for t in report.not_attempted] == [m.id for m in catalog.models[3:]]
+    assert [r.api_id for r in report.results] == list(catalog.ids())[:3]
+    assert [t.api_id for t in report.not_attempted] == list(catalog.ids())[3:]
     assert report.exit_code == ExitCode.UNAVAILABLE
 
 

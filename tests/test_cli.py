@@ -159,3 +159,51 @@ def test_help_imports_neither_the_sdk_nor_httpx_nor_pydantic(tmp_path: Path) -> 
     )
     assert result.returncode == 0, result.stderr
     assert "LOADED []" in result.stdout
+
+
+NOISY_COMMAND = """
+import ctypes, sys
+from sync_client import cli
+from sync_client.errors import ConfigError
+
+libc = ctypes.CDLL(None)
+
+
+def noisy_sync(options, output):
+    # What the convex SDK's Rust core can do: write to file descriptor 1, past sys.stdout.
+    libc.write(1, b"native noise\\n", 13)
+    print("python noise")
+    if sys.argv[1] == "fail":
+        raise ConfigError("it went wrong")
+    output.document({"summary": {"total": 0}, "results": []})
+    return 0
+
+
+cli.run_sync = noisy_sync
+cli.main(sys.argv[2:])
+"""
+
+
+@pytest.mark.parametrize("outcome", ["ok", "fail"])
+def test_json_stdout_holds_only_the_document_even_when_native_code_writes_to_fd_1(
+    tmp_path: Path, outcome: str
+) -> None:
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-c", NOISY_COMMAND, outcome, *args],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+
+    as_json = run("--json")
+    assert as_json.returncode == (0 if outcome == "ok" else 2), as_json.stderr
+    document = json.loads(as_json.stdout)
+    expected = "summary" if outcome == "ok" else "error"
+    assert expected in document
+    assert "native noise\n" in as_json.stderr and "python noise\n" in as_json.stderr
+
+    # Without --json nothing is redirected: the noise lands on stdout (proof that it is real).
+    plain = run()
+    assert "native noise\n" in plain.stdout and "python noise\n" in plain.stdout

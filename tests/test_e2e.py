@@ -324,3 +324,34 @@ def test_local_runs_a_throwaway_backend_and_shows_its_rows(
     assert table[1].split() == ["x-ai/grok-code-fast-1", "no", "no", "0.2", "1.5", "256000"]
     after = {child.pid for child in psutil.Process().children(recursive=True)}
     assert after <= before  # the backend (npm and node) is gone
+
+
+def test_a_malformed_model_is_its_own_error_and_the_others_sync(harness: Harness) -> None:
+    snapshot = load_snapshot(NEW_SNAPSHOT)
+    for model in snapshot["data"]:
+        if model["id"] == "anthropic/claude-sonnet-4.5":
+            model["pricing"]["prompt"] = 3e-06  # ranked: its own error
+        elif model["id"] == "openai/gpt-4o":
+            model["context_length"] = "128000"  # unranked: simply not used
+    harness.openrouter.serve_json(snapshot)
+
+    result = harness.run("--paid", "--json")
+
+    assert result.exit_code == 1
+    document = json.loads(result.stdout)
+    assert document["summary"]["errors"] == 1
+    assert document["summary"]["inserted"] == 2
+    failed, *synced = document["results"]
+    assert failed == {
+        "apiId": "anthropic/claude-sonnet-4.5",
+        "rank": 1,
+        "listName": "paid",
+        "error": "OpenRouter's data for this model has an unexpected shape: "
+        "pricing.prompt: expected a string, got 3e-06",
+    }
+    assert [(r["apiId"], r["action"]) for r in synced] == [(i, "inserted") for i in PAID[1:]]
+    rows = harness.rows()
+    assert sorted(rows) == sorted(PAID[1:])
+    for row in rows.values():
+        assert_row_matches(row, NEW_SNAPSHOT)
+    assert "anthropic/claude-sonnet-4.5: OpenRouter's data for this model" in result.stderr

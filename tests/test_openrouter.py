@@ -22,13 +22,14 @@ from support.openrouter_server import (
 )
 
 from sync_client import __version__
-from sync_client.errors import ExitCode, OpenRouterError
+from sync_client.errors import ExitCode, MalformedModelError, OpenRouterError
 from sync_client.openrouter import Catalog, RetryPolicy, fetch_catalog, parse_catalog
 from sync_client.settings import Secret
 
 FAST = RetryPolicy(max_attempts=5, deadline_s=10.0, initial_backoff_s=0.01, max_backoff_s=0.05)
 SHORT_TIMEOUT = httpx.Timeout(2.0, connect=2.0)
 API_KEY = "sk-or-v1-test-secret-0123456789abcdef"
+MODEL_SHAPE = "OpenRouter's data for this model has an unexpected shape"
 
 
 def tiny_catalog(*ids: str) -> dict[str, Any]:
@@ -347,36 +348,12 @@ def test_body_over_the_limit_is_refused(openrouter_server: OpenRouterServer) -> 
         ({"models": []}, "unexpected shape: data: missing"),
         ({"data": {"a": 1}}, 'data: expected a list, got {"a": 1}'),
         ([], "not an object with a 'data' list"),
-        (
-            {
-                "data": [
-                    {"id": "a/b", "name": "B"},
-                    {"id": "c/d", "name": "D", "pricing": {"prompt": 3e-06}},
-                ]
-            },
-            'data[1].pricing.prompt: expected a string, got 3e-06 (model "c/d")',
-        ),
-        (
-            {"data": [{"id": "c/d", "name": "D", "context_length": "128000"}]},
-            'data[0].context_length: expected an integer, got "128000" (model "c/d")',
-        ),
-        (
-            {"data": [{"id": "c/d", "name": "D", "top_provider": {"max_completion_tokens": 1.5}}]},
-            "data[0].top_provider.max_completion_tokens: expected an integer, got 1.5",
-        ),
         ({"data": [{"name": "no id"}]}, "data[0].id: missing"),
-        (
-            {"data": [{"id": "a/b", "name": None}]},
-            'data[0].name: expected a string, got null (model "a/b")',
-        ),
-        (
-            {"data": [{"id": "a/b", "name": "B", "pricing": "free"}]},
-            "data[0].pricing: expected an object",
-        ),
+        ({"data": [{"id": "a/b", "name": "B"}, {"id": 5}]}, "data[1].id: expected a string, got 5"),
         ({"data": ["a/b"]}, 'data[0]: expected an object, got "a/b"'),
     ],
 )
-def test_changed_shape_is_one_error_naming_the_field(
+def test_a_changed_envelope_is_one_error_naming_the_field(
     openrouter_server: OpenRouterServer, payload: Any, expected: str
 ) -> None:
     openrouter_server.enqueue(Respond.json(payload))
@@ -386,12 +363,86 @@ def test_changed_shape_is_one_error_naming_the_field(
     assert openrouter_server.request_count == 1
 
 
-def test_many_bad_models_are_summarised_in_one_line() -> None:
-    payload = {"data": [{"id": f"a/{i}", "name": i} for i in range(1000)]}
+@pytest.mark.parametrize(
+    ("model", "expected"),
+    [
+        ({"pricing": {"prompt": 3e-06}}, "pricing.prompt: expected a string, got 3e-06"),
+        ({"pricing": {"completion": 0}}, "pricing.completion: expected a string, got 0"),
+        ({"context_length": "128000"}, 'context_length: expected an integer, got "128000"'),
+        ({"context_length": True}, "context_length: expected an integer, got true"),
+        (
+            {"top_provider": {"max_completion_tokens": 1.5}},
+            "top_provider.max_completion_tokens: expected an integer, got 1.5",
+        ),
+        ({"created": "2025"}, 'created: expected an integer, got "2025"'),
+        ({"name": None}, "name: expected a string, got null"),
+        ({"name": ["x"]}, 'name: expected a string, got ["x"]'),
+        ({"pricing": "free"}, 'pricing: expected an object, got "free"'),
+        ({"top_provider": []}, "top_provider: expected an object, got []"),
+        (
+            {"description": 7, "created": "x"},
+            'created: expected an integer, got "x" (and 1 more problems)',
+        ),
+    ],
+)
+def test_a_malformed_model_is_its_own_error_and_the_others_still_load(
+    openrouter_server: OpenRouterServer, model: dict[str, Any], expected: str
+) -> None:
+    broken = {"id": "c/d", "name": "D", **model}
+    openrouter_server.serve_json({"data": [*tiny_catalog("a/b")["data"], broken]})
+    catalog = fetch(openrouter_server)
+    with pytest.raises(MalformedModelError) as info:
+        catalog.get("c/d")
+    assert str(info.value) == f"{MODEL_SHAPE}: {expected}"
+    assert info.value.api_id == "c/d"
+    assert info.value.exit_code == ExitCode.PARTIAL
+    ok = catalog.get("a/b")
+    assert ok is not None and ok.pricing is not None and ok.pricing.prompt == "0"
+    # Still listed (so never "gone from OpenRouter"), but skipped where models are iterated.
+    assert "c/d" in catalog
+    assert list(catalog.ids()) == ["a/b", "c/d"]
+    assert [m.id for m in catalog] == ["a/b"]
+
+
+def test_a_missing_name_reads_differently_from_a_null_one() -> None:
+    catalog = parse_catalog(json.dumps({"data": [{"id": "a/b"}]}))
+    with pytest.raises(MalformedModelError, match=r"shape: name: missing$"):
+        catalog.get("a/b")
+
+
+def test_the_first_listing_of_a_repeated_id_decides() -> None:
+    catalog = parse_catalog(
+        json.dumps({"data": [{"id": "a/b", "name": 1}, {"id": "a/b", "name": "Fine"}]})
+    )
+    assert list(catalog.ids()) == ["a/b"]
+    assert len(catalog) == 2
+    with pytest.raises(MalformedModelError):
+        catalog.get("a/b")
+    assert [m.name for m in catalog] == ["Fine"]
+
+
+def test_many_bad_ids_are_summarised_in_one_line() -> None:
+    payload = {"data": [{"id": i, "name": "x"} for i in range(1000)]}
     with pytest.raises(OpenRouterError) as info:
         parse_catalog(json.dumps(payload))
     assert str(info.value).endswith("(and 999 more problems)")
     assert len(str(info.value)) < 300
+
+
+def test_only_the_known_fields_are_kept() -> None:
+    raw = {
+        "id": "a/b",
+        "name": "B",
+        "architecture": {"modality": "text->text", "huge": ["x"] * 100},
+        "pricing": {"prompt": "0.000001", "completion": "0.000002", "image": "0.1"},
+    }
+    assert parse_catalog(json.dumps({"data": [raw]})).models == [
+        {
+            "id": "a/b",
+            "name": "B",
+            "pricing": {"prompt": "0.000001", "completion": "0.000002"},
+        }
+    ]
 
 
 # --- secrets ---------------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from sync_client.errors import (
     ConvexCallError,
     ConvexUnavailableError,
     ExitCode,
+    MalformedModelError,
     OpenRouterError,
 )
 from sync_client.rankings import RankedModel
@@ -34,7 +35,10 @@ class FakeCatalog:
     models: dict[str, dict[str, Any]]
 
     def get(self, api_id: str) -> dict[str, Any] | None:
-        return self.models.get(api_id)
+        model = self.models.get(api_id)
+        if model is not None and model.get("shape"):
+            raise MalformedModelError(api_id, f"unexpected shape: {model['shape']}")
+        return model
 
 
 def fake_args(model: dict[str, Any]) -> dict[str, Any]:
@@ -90,6 +94,7 @@ CATALOG = FakeCatalog(
         "b/two": {"id": "b/two", "name": "Two", "ctx": 2000},
         "c/three": {"id": "c/three", "name": "Three"},
         "d/broken": {"id": "d/broken", "name": "Broken", "broken": True},
+        "e/shape": {"id": "e/shape", "shape": "pricing.prompt: expected a string, got 3e-06"},
     }
 )
 
@@ -124,14 +129,34 @@ def test_upserts_in_rank_order_and_counts_inserts_updates_free_and_paid() -> Non
     assert store.opened == store.closed == 1
 
 
-def test_vanished_and_unmappable_models_are_errors_and_the_run_goes_on() -> None:
+@pytest.mark.parametrize("dry_run", [False, True])
+def test_vanished_malformed_and_unmappable_models_are_errors_and_the_run_goes_on(
+    dry_run: bool,
+) -> None:
     store = FakeStore()
-    report = run(store, targets("gone/model", "a/one", "d/broken", "b/two"))
-    assert store.calls == ["a/one", "b/two"]
+    progress: list[str] = []
+    report = run(
+        store,
+        targets("gone/model", "a/one", "e/shape", "d/broken", "b/two"),
+        dry_run=dry_run,
+        progress=progress.append,
+    )
+    assert store.calls == (["list"] if dry_run else ["a/one", "b/two"])
+    assert [r.api_id for r in report.results] == [
+        "gone/model",
+        "a/one",
+        "e/shape",
+        "d/broken",
+        "b/two",
+    ]
     errors = {r.api_id: r.error for r in report.results if not r.ok}
-    assert errors["gone/model"] == NOT_LISTED
-    assert "pricing.prompt is not a price" in str(errors["d/broken"])
-    assert report.errors == 2 and report.inserted == 2
+    assert errors == {
+        "gone/model": NOT_LISTED,
+        "e/shape": "unexpected shape: pricing.prompt: expected a string, got 3e-06",
+        "d/broken": "cannot map OpenRouter data: pricing.prompt is not a price",
+    }
+    assert "[3/5] e/shape: unexpected shape: pricing.prompt" in "\n".join(progress)
+    assert report.errors == 3 and report.inserted == 2
     assert report.exit_code == ExitCode.PARTIAL
 
 
