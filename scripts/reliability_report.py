@@ -100,7 +100,10 @@ def render(
     seconds: float,
     command: list[str],
 ) -> str:
-    passed = sum(1 for verdict in verdicts.values() if verdict == "passed")
+    counts = {
+        v: sum(1 for x in verdicts.values() if x == v) for v in ("passed", "failed", "skipped")
+    }
+    failed = sorted(name for name, verdict in verdicts.items() if verdict == "failed")
     shown = [shlex.quote(part) for part in command]
     shown[0] = ".venv/bin/python" if Path(command[0]).parent.name == "bin" else shown[0]
     lines = [
@@ -117,8 +120,10 @@ def render(
         f"- Machine: {platform.platform()}, {os.cpu_count()} CPUs, "
         f"Python {platform.python_version()}, Node {tool_version('node', '--version')}",
         f"- Command: `{' '.join(shown)}` (with `{LOG_ENV_VAR}` set)",
-        f"- Result: {passed} of {len(verdicts)} scenarios passed; pytest exit code {exit_code}; "
+        f"- Result: {counts['passed']} of {len(verdicts)} scenarios passed, "
+        f"{counts['failed']} failed, {counts['skipped']} skipped; pytest exit code {exit_code}; "
         f"{seconds:.0f} s in all",
+        *([f"- Failed: {', '.join(failed)}"] if failed else []),
         "",
         "Exit codes: 0 ok, 1 some models failed, 2 usage/config error, 3 OpenRouter or Convex "
         "unavailable.",
