@@ -200,7 +200,11 @@ def sync_command(
     timeout_s: Annotated[
         float,
         typer.Option(
-            "--timeout", metavar="S", min=0.1, help="Deadline for each Convex call, in seconds."
+            "--timeout",
+            metavar="S",
+            min=0.1,
+            help="Deadline for each Convex call and timeout of each OpenRouter request, "
+            "in seconds.",
         ),
     ] = DEFAULT_TIMEOUT_S,
     local: Annotated[
