@@ -437,15 +437,10 @@ PERMANENT: dict[str, tuple[str, Callable[[dict[str, Any]], None] | Respond, tupl
     ),
     "no-data": ('JSON without "data"', Respond.json({"models": []}), ("data: missing",)),
     "data-not-list": ('"data" is an object, not a list', Respond.json({"data": {}}), ("data",)),
-    "price-number": (
-        "a model whose pricing.prompt is a number, not a decimal string",
-        lambda s: model_in(s, "anthropic/claude-sonnet-4.5")["pricing"].update(prompt=3e-06),
-        ("pricing.prompt", "expected a string", "anthropic/claude-sonnet-4.5"),
-    ),
-    "context-string": (
-        "a model whose context_length is a string",
-        lambda s: model_in(s, "qwen/qwen3-coder:free").update(context_length="262144"),
-        ("context_length", "expected an integer"),
+    "entry-without-id": (
+        'an entry of "data" whose id is a number',
+        lambda s: s["data"].insert(3, {**s["data"][3], "id": 12345}),
+        ("data", "id"),
     ),
     "401": (
         "401 with OpenRouter's error JSON",
@@ -498,6 +493,78 @@ def test_openrouter_bad_answer_writes_nothing(
     assert openrouter.request_count == 1
     assert openrouter.requests[0].header("authorization") == f"Bearer {OPENROUTER_KEY}"
     assert after == before
+    assert run.seconds < 6
+
+
+MALFORMED_MODELS: dict[str, tuple[str, str, Callable[[dict[str, Any]], None], str]] = {
+    "ranked-price-number": (
+        "a ranked model whose pricing.prompt is a number, not a decimal string",
+        PAID[0],
+        lambda model: model["pricing"].update(prompt=3e-06),
+        "pricing.prompt",
+    ),
+    "ranked-context-string": (
+        "a ranked model whose context_length is a string",
+        FREE[0],
+        lambda model: model.update(context_length="262144"),
+        "context_length",
+    ),
+    "unranked-wrong-types": (
+        "a model nobody ranked with a number price and a string context_length",
+        "openai/gpt-4o",
+        lambda model: (model["pricing"].update(prompt=3e-06), model.update(context_length="1")),
+        "",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(MALFORMED_MODELS))
+def test_openrouter_malformed_model_is_its_own_error(
+    case: str,
+    scenario: ScenarioRecord,
+    work: Workdir,
+    convex: LocalBackend,
+    db: Database,
+    openrouter: OpenRouterServer,
+    reference_rows: list[dict[str, Any]],
+) -> None:
+    description, broken_id, break_model, field = MALFORMED_MODELS[case]
+    ranked = broken_id in ALL_IDS
+    scenario.describe(
+        OPENROUTER,
+        description,
+        "that model's own error naming the field, exit 1; the others synced, its row untouched"
+        if ranked
+        else "ignored: exit 0; rows = a clean run's",
+    )
+    before = {row["apiIdentifier"]: row for row in normalized(seed(work, convex, openrouter, db))}
+    openrouter.serve_json(
+        snapshot_with(lambda snapshot: break_model(model_in(snapshot, broken_id)))
+    )
+
+    run = work.run("--all", env=settings_env(work, convex, openrouter))
+    after = {row["apiIdentifier"]: row for row in normalized(db.rows())}
+    others_synced = [row for i, row in after.items() if i != broken_id] == [
+        row for row in reference_rows if row["apiIdentifier"] != broken_id
+    ]
+    untouched = after.get(broken_id) == before.get(broken_id)
+    scenario.measured(
+        outcome=run.outcome(),
+        exit_code=run.exit_code,
+        seconds=run.seconds,
+        db_check=f"{describe_rows(list(after.values()))}; others = a clean run's: "
+        f"{others_synced}; its row untouched: {untouched}",
+    )
+
+    assert run.exit_code == (1 if ranked else 0), run.stderr
+    assert others_synced
+    assert untouched
+    if ranked:
+        error_lines = [line for line in run.stdout.splitlines() if line.startswith("[ERR]")]
+        assert len(error_lines) == 1 and broken_id in error_lines[0], run.stdout
+        assert field in error_lines[0]
+    assert "Traceback" not in run.stderr
+    assert openrouter.request_count == 1
     assert run.seconds < 6
 
 
