@@ -129,10 +129,15 @@ class Catalog:
     validates it; iteration yields every listing that validates and skips the others."""
 
     def __init__(self, models: Sequence[OpenRouterModel | ListedModel]) -> None:
-        self.models = list(models)
+        self.listed = list(models)
         self._by_id: dict[str, OpenRouterModel | ListedModel] = {}
-        for model in self.models:
+        for model in self.listed:
             self._by_id.setdefault(_id_of(model), model)
+
+    @property
+    def models(self) -> list[OpenRouterModel]:
+        """Every well-formed listing, validated now (a new list on each access)."""
+        return list(self)
 
     def get(self, api_id: str) -> OpenRouterModel | None:
         """The model listed under `api_id`, None if unlisted; MalformedModelError if its data
@@ -148,10 +153,10 @@ class Catalog:
         return api_id in self._by_id
 
     def __len__(self) -> int:
-        return len(self.models)
+        return len(self.listed)
 
     def __iter__(self) -> Iterator[OpenRouterModel]:
-        for model in self.models:
+        for model in self.listed:
             try:
                 yield validated(model)
             except MalformedModelError:

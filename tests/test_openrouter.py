@@ -436,7 +436,7 @@ def test_only_the_known_fields_are_kept() -> None:
         "architecture": {"modality": "text->text", "huge": ["x"] * 100},
         "pricing": {"prompt": "0.000001", "completion": "0.000002", "image": "0.1"},
     }
-    assert parse_catalog(json.dumps({"data": [raw]})).models == [
+    assert parse_catalog(json.dumps({"data": [raw]})).listed == [
         {
             "id": "a/b",
             "name": "B",
