@@ -24,11 +24,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
-from typing import (
-    Annotated,
-    Any,
-    Required,  # pydantic needs these on Python < 3.12
-)
+from typing import Annotated, Any, Required
 
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, ValidationError
@@ -40,7 +36,7 @@ from tenacity import (
     stop_after_attempt,
 )
 from tenacity.stop import stop_base
-from typing_extensions import TypedDict
+from typing_extensions import TypedDict  # pydantic needs this one on Python < 3.12
 
 from . import __version__
 from .errors import MalformedModelError, OpenRouterError
