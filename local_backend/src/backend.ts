@@ -1,6 +1,8 @@
 /** The backend: function runner, fault settings, connected sockets, HTTP API and control endpoint. */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
 import { jsonToConvex, type JSONValue, type Value } from "convex/values";
 import { WebSocketServer } from "ws";
 import { applyFaultPatch, noFaults, sleep, type FaultSettings } from "./faults.js";
@@ -104,9 +106,11 @@ export class Backend {
     }
     const failWith = this.faults.failFunctions[path];
     const outcome = await this.runner.call(udfPath, args, { expected, isAdmin, failWith });
-    if (outcome.ok && outcome.type === "mutation") {
+    // A committed mutation writes; an action may have (through ctx.runMutation), even if it failed.
+    const mayHaveWritten = outcome.type === "action" || (outcome.ok && outcome.type === "mutation");
+    if (mayHaveWritten) {
       nextTs();
-      this.mutationCount += 1;
+      if (outcome.type === "mutation") this.mutationCount += 1;
       this.dataGeneration += 1;
       await this.persist();
       for (const session of this.sessions) session.refresh();
@@ -229,15 +233,30 @@ export class Backend {
       return sendJson(res, 200, {});
     }
     if (path === "/_test/stats" && req.method === "GET") {
+      // `?gc=1`: a full collection first, so heapUsed counts only what is still referenced.
+      if (new URL(req.url ?? "/", "http://localhost").searchParams.get("gc") === "1") collectGarbage();
+      const memory = process.memoryUsage();
       return sendJson(res, 200, {
         mutations: this.mutationCount,
         connections: this.connectionCount,
         openSockets: this.sessions.size,
-        rss: process.memoryUsage().rss,
+        rss: memory.rss,
+        heapUsed: memory.heapUsed,
       });
     }
     return sendJson(res, 404, { code: "NotFound", message: `No control route ${req.method} ${path}` });
   }
+}
+
+let gc: (() => void) | undefined;
+
+/** A full V8 garbage collection (exposed on first use; the process need not start with --expose-gc). */
+function collectGarbage(): void {
+  if (gc === undefined) {
+    setFlagsFromString("--expose-gc");
+    gc = runInNewContext("gc") as () => void;
+  }
+  gc();
 }
 
 const API_ROUTES: Record<string, UdfType | "any"> = {

@@ -4,7 +4,7 @@ import type { WebSocket } from "ws";
 import type { Backend } from "./backend.js";
 import { sleep } from "./faults.js";
 import type { UdfType } from "./functions.js";
-import { convexJson, currentTs, encodeTs, RawJson, serialize } from "./wire.js";
+import { convexJson, currentTs, decodeTs, encodeTs, RawJson, serialize } from "./wire.js";
 
 interface StateVersion {
   querySet: number;
@@ -48,7 +48,12 @@ export class SyncSession {
     // The message that reaches the limit is still processed (a mutation commits), but
     // the socket dies before anything is answered: the client must retry it.
     const dropThisOne = this.backend.countMessageTowardsDrop();
+    // Added latency is a delay in transit: each message is handled `latencyMs` after it
+    // arrived, so a burst of messages costs one delay, not one per message.
+    const handleAt = Date.now() + this.backend.faults.latencyMs;
     this.enqueue(async () => {
+      // After a FatalError or AuthError nothing more runs for this socket (it is closing).
+      if (this.closed) return;
       if (dropThisOne) this.dropping = true;
       let message: ClientMessage;
       try {
@@ -56,6 +61,7 @@ export class SyncSession {
       } catch {
         return this.fatal("Invalid JSON message");
       }
+      if (message.type !== "Connect" && message.type !== "Event") await sleep(handleAt - Date.now());
       await this.handle(message);
       if (this.dropping) this.socket.terminate();
     });
@@ -68,12 +74,9 @@ export class SyncSession {
   }
 
   private async handle(message: ClientMessage): Promise<void> {
-    if (message.type !== "Connect" && message.type !== "Event") {
-      await sleep(this.backend.faults.latencyMs);
-    }
     switch (message.type) {
       case "Connect":
-        return;
+        return this.connect(message);
       case "Event":
         return;
       case "Authenticate":
@@ -85,6 +88,21 @@ export class SyncSession {
         return this.runRequest(message, message.type === "Mutation" ? "mutation" : "action");
       default:
         return this.fatal(`Unknown message type ${String(message.type)}`);
+    }
+  }
+
+  /**
+   * A reconnecting client reports the newest ts it saw. Like Convex, refuse to serve it
+   * from an older state (it would see time go backwards): FatalError, and it reconnects.
+   */
+  private connect(message: ClientMessage): void {
+    if (typeof message.maxObservedTimestamp !== "string") return;
+    const observed = decodeTs(message.maxObservedTimestamp);
+    if (observed === null) return this.fatal("Connect maxObservedTimestamp is not an encoded u64");
+    if (observed > currentTs()) {
+      return this.fatal(
+        `Client has observed a timestamp ${observed} ahead of the backend latest known timestamp ${currentTs()}`,
+      );
     }
   }
 
@@ -108,6 +126,7 @@ export class SyncSession {
 
   private authError(baseVersion: number, error: string): void {
     this.send({ type: "AuthError", error, baseVersion, authUpdateAttempted: true });
+    this.closed = true;
     this.socket.close(1008, "AuthError");
   }
 
@@ -166,7 +185,7 @@ export class SyncSession {
 
   /** Re-evaluates subscriptions after someone else's commit; sends only if a result changed. */
   refresh(): void {
-    if (this.subscriptions.size === 0) return;
+    if (this.closed || this.subscriptions.size === 0) return;
     this.enqueue(() => this.transition({}, [], false));
   }
 
@@ -219,6 +238,7 @@ export class SyncSession {
 
   private fatal(error: string): void {
     this.send({ type: "FatalError", error });
+    this.closed = true;
     this.socket.close(1011, "FatalError");
   }
 

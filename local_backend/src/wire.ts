@@ -54,6 +54,12 @@ export function encodeTs(ts: bigint): string {
   return bytes.toString("base64");
 }
 
+/** The inverse of `encodeTs`; null if `text` is not 8 bytes of base64. */
+export function decodeTs(text: string): bigint | null {
+  const bytes = Buffer.from(text, "base64");
+  return bytes.length === 8 && bytes.toString("base64") === text ? bytes.readBigUInt64LE() : null;
+}
+
 let lastTs = 0n;
 
 /** A fresh commit timestamp: wall-clock nanoseconds, strictly increasing. */

@@ -63,9 +63,11 @@ class LocalBackend:
         """Drop every document and clear every fault."""
         self._control("POST", "/_test/reset", {})
 
-    def stats(self) -> dict[str, Any]:
-        """Counters: mutations committed, sockets ever opened, open sockets, rss bytes."""
-        return self._control("GET", "/_test/stats", None)
+    def stats(self, *, collect_garbage: bool = False) -> dict[str, Any]:
+        """Counters: mutations committed, sockets ever opened, open sockets, rss and heapUsed
+        bytes (heapUsed after a full GC with `collect_garbage`)."""
+        path = "/_test/stats?gc=1" if collect_garbage else "/_test/stats"
+        return self._control("GET", path, None)
 
     def log_tail(self, lines: int = 30) -> str:
         """The last lines the backend wrote to stderr."""
