@@ -159,19 +159,20 @@ def run_rankings(
     if list_name not in ("paid", "free"):
         raise ConfigError(f"unknown list {list_name!r}")
     timeout = httpx.Timeout(timeout_s)
-    output.progress("fetching the OpenRouter catalog")
-    catalog = fetch_catalog(
-        settings.openrouter_base_url,
-        api_key=settings.openrouter_api_key,
-        timeout=timeout,
-        log=output.progress,
-    )
+    # Rankings first: a missing or refused key fails before the models list is fetched.
     output.progress("fetching OpenRouter's daily rankings")
     window = fetch_rankings(
         settings.openrouter_base_url,
         api_key=settings.openrouter_api_key,
         start_date=start_date,
         end_date=end_date,
+        timeout=timeout,
+        log=output.progress,
+    )
+    output.progress("fetching the OpenRouter catalog")
+    catalog = fetch_catalog(
+        settings.openrouter_base_url,
+        api_key=settings.openrouter_api_key,
         timeout=timeout,
         log=output.progress,
     )

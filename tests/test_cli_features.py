@@ -155,9 +155,11 @@ def test_rankings_usage_and_key_errors(cli: Cli) -> None:
     assert both.exit_code == 2 and "exactly one of --paid and --free" in both.stderr
     no_key = cli.run("rankings", "--paid", env={"OPENROUTER_API_KEY": ""})
     assert no_key.exit_code == 2 and "OPENROUTER_API_KEY is not set" in no_key.stderr
+    assert cli.openrouter.requests == [], "a missing key is found before any request"
     wrong = cli.run("rankings", "--paid", env={"OPENROUTER_API_KEY": "sk-or-v1-wrong-key-000000"})
     assert wrong.exit_code == 3 and "HTTP 401" in wrong.stderr
     assert "sk-or-v1-wrong-key-000000" not in wrong.stderr
+    assert len(cli.openrouter.requests) == 1, "the models list is not fetched after a 401"
 
 
 # --- history ----------------------------------------------------------------------------------
