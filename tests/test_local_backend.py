@@ -7,6 +7,7 @@ import json
 import os
 import shutil
 import signal
+import struct
 import subprocess
 import sys
 import threading
@@ -338,6 +339,24 @@ def test_http_api(backend: LocalBackend) -> None:
             "/api/query", headers=admin, json={"path": UPSERT, "args": {}}
         ).json()
         assert "as Query, but it is defined as Mutation" in wrong_kind["errorMessage"]
+
+
+def test_http_value_formats(notes: LocalBackend) -> None:
+    """`json` is Convex's clean export; `convex_encoded_json` keeps every type."""
+    value = {
+        "big": {"$integer": base64.b64encode((2**40).to_bytes(8, "little")).decode()},
+        "raw": {"$bytes": "AAEC"},
+        "inf": {"$float": base64.b64encode(struct.pack("<d", float("inf"))).decode()},
+        "n": 1.5,
+    }
+    with httpx.Client(base_url=notes.url, timeout=10) as http:
+
+        def echo(fmt: str) -> Any:
+            body = {"path": "notes:echo", "args": {"value": value}, "format": fmt}
+            return http.post("/api/action", json=body).json()["value"]
+
+        assert echo("json") == {"big": str(2**40), "raw": "AAEC", "inf": "Infinity", "n": 1.5}
+        assert echo("convex_encoded_json") == value
 
 
 def test_legacy_http_client_reads_convex_encoded_json(backend: LocalBackend) -> None:

@@ -9,7 +9,7 @@ import { applyFaultPatch, noFaults, sleep, type FaultSettings } from "./faults.j
 import { canonicalPath, FunctionRunner, type Outcome, type UdfType } from "./functions.js";
 import { StateFile } from "./persistence.js";
 import { SyncSession } from "./sync.js";
-import { convexJson, nextTs, serialize } from "./wire.js";
+import { cleanJson, convexJson, nextTs, serialize } from "./wire.js";
 
 export interface BackendOptions {
   functionsDir: string;
@@ -174,7 +174,9 @@ export class Backend {
     }
     const udfPath = path.startsWith("/api/run/") ? runPath(path) : body.path;
     if (typeof udfPath !== "string") return sendJson(res, 400, { code: "BadRequest", message: "Missing 'path'" });
-    const format = body.format ?? "json";
+    // Convex defaults `/api/run` to clean JSON; elsewhere it picks by client version, and
+    // every Convex client sends `convex_encoded_json` explicitly.
+    const format = body.format ?? (path.startsWith("/api/run/") ? "json" : "convex_encoded_json");
     if (format !== "json" && format !== "convex_encoded_json") {
       return sendJson(res, 400, { code: "BadRequest", message: `Unsupported format '${String(format)}'` });
     }
@@ -186,12 +188,13 @@ export class Backend {
       return sendJson(res, 400, { code: "BadConvexValue", message: String(error) });
     }
     const outcome = await this.call(udfPath, args as Record<string, Value>, expected, isAdmin);
+    const encode = format === "json" ? cleanJson : convexJson;
     const text = outcome.ok
-      ? serialize({ status: "success", value: convexJson(outcome.value), logLines: [] })
+      ? serialize({ status: "success", value: encode(outcome.value), logLines: [] })
       : serialize({
           status: "error",
           errorMessage: outcome.message,
-          errorData: outcome.errorData === undefined ? undefined : convexJson(outcome.errorData),
+          errorData: outcome.errorData === undefined ? undefined : encode(outcome.errorData),
           logLines: [],
         });
     return sendText(res, 200, text, "application/json");

@@ -21,6 +21,25 @@ export function convexJson(value: Value): RawJson {
   return new RawJson(floatText(convexToJson(value)));
 }
 
+/**
+ * A Convex value in the HTTP API's `format: "json"` (Convex's "clean" export): int64 as a
+ * decimal string, bytes as a base64 string, NaN/±Infinity as strings, the rest as is.
+ */
+export function cleanJson(value: Value): RawJson {
+  return new RawJson(floatText(clean(value)));
+}
+
+function clean(value: Value): JSONValue {
+  if (typeof value === "bigint") return value.toString();
+  if (typeof value === "number" && !Number.isFinite(value)) return String(value);
+  if (value instanceof ArrayBuffer) return Buffer.from(value).toString("base64");
+  if (Array.isArray(value)) return value.map(clean);
+  if (value !== null && typeof value === "object") {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, clean(v as Value)]));
+  }
+  return value;
+}
+
 function floatText(json: JSONValue): string {
   if (typeof json === "number") {
     const text = JSON.stringify(json);
