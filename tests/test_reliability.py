@@ -496,7 +496,7 @@ def test_openrouter_bad_answer_writes_nothing(
     assert run.seconds < 6
 
 
-MALFORMED_MODELS: dict[str, tuple[str, str, Callable[[dict[str, Any]], None], str]] = {
+MALFORMED_MODELS: dict[str, tuple[str, str, Callable[[dict[str, Any]], object], str]] = {
     "ranked-price-number": (
         "a ranked model whose pricing.prompt is a number, not a decimal string",
         PAID[0],
@@ -548,8 +548,9 @@ def test_openrouter_malformed_model_is_its_own_error(
         row for row in reference_rows if row["apiIdentifier"] != broken_id
     ]
     untouched = after.get(broken_id) == before.get(broken_id)
+    error_lines = [line for line in run.stdout.splitlines() if line.startswith("[ERR]")]
     scenario.measured(
-        outcome=run.outcome(),
+        outcome=_shorten("; ".join([run.outcome(), *error_lines])),
         exit_code=run.exit_code,
         seconds=run.seconds,
         db_check=f"{describe_rows(list(after.values()))}; others = a clean run's: "
@@ -560,9 +561,10 @@ def test_openrouter_malformed_model_is_its_own_error(
     assert others_synced
     assert untouched
     if ranked:
-        error_lines = [line for line in run.stdout.splitlines() if line.startswith("[ERR]")]
         assert len(error_lines) == 1 and broken_id in error_lines[0], run.stdout
         assert field in error_lines[0]
+    else:
+        assert error_lines == []
     assert "Traceback" not in run.stderr
     assert openrouter.request_count == 1
     assert run.seconds < 6
@@ -1142,7 +1144,7 @@ def test_two_syncs_at_once(
 ) -> None:
     scenario.describe(
         CONVEX,
-        "two `--all` runs at once (a scheduled and a manual one), 50 ms latency",
+        "two `--all` runs started together (a scheduled and a manual one), 50 ms latency",
         "both exit 0; one row per model, rows = a clean run's",
     )
     convex.set_faults(latency_ms=50)
