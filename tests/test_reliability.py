@@ -344,7 +344,7 @@ def seed(
     return db.rows()
 
 
-def snapshot_with(change: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
+def snapshot_with(change: Callable[[dict[str, Any]], object]) -> dict[str, Any]:
     snapshot = copy.deepcopy(load_snapshot(SNAPSHOT))
     change(snapshot)
     return snapshot
