@@ -600,5 +600,25 @@ def test_backend_dies_with_a_killed_owner() -> None:
             owner.stdout.close()
 
 
+@pytest.mark.parametrize(
+    "arguments",
+    [["--http-error-status", "200"], ["--latency-ms=-1"], ["--bogus"], ["--port", "x"]],
+)
+def test_bad_flag_is_refused_at_start(arguments: list[str]) -> None:
+    """Exit 2 with the usage and a line naming the flag, not a stack trace."""
+    completed = subprocess.run(
+        [str(REPO_ROOT / "node_modules" / ".bin" / "tsx"), "local_backend/src/main.ts", *arguments],
+        cwd=REPO_ROOT,
+        env=os.environ | {"LOCAL_BACKEND_ADMIN_KEY": "k"},
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert completed.returncode == 2
+    assert arguments[0].split("=")[0] in completed.stderr and "usage:" in completed.stderr
+    assert "    at " not in completed.stderr and completed.stdout == ""
+
+
 def test_node_is_available() -> None:
     assert shutil.which("node") is not None

@@ -18,21 +18,39 @@ function numberFlag(name: string, text: string | undefined): number | undefined 
   return value;
 }
 
+function errorStatusFlag(text: string | undefined): number | null {
+  const status = numberFlag("http-error-status", text);
+  if (status === undefined) return null;
+  if (status < 400 || status > 599) {
+    console.error(`--http-error-status must be an HTTP error status, 400-599\n${USAGE}`);
+    process.exit(2);
+  }
+  return status;
+}
+
+const OPTIONS = {
+  port: { type: "string", default: "0" },
+  "admin-key": { type: "string" },
+  "functions-dir": { type: "string" },
+  "latency-ms": { type: "string" },
+  "drop-after-messages": { type: "string" },
+  "http-error-status": { type: "string" },
+  "ping-interval-ms": { type: "string" },
+  "state-file": { type: "string" },
+  "stop-on-stdin-eof": { type: "boolean" },
+  help: { type: "boolean" },
+} as const;
+
 async function main(): Promise<void> {
-  const { values } = parseArgs({
-    options: {
-      port: { type: "string", default: "0" },
-      "admin-key": { type: "string" },
-      "functions-dir": { type: "string" },
-      "latency-ms": { type: "string" },
-      "drop-after-messages": { type: "string" },
-      "http-error-status": { type: "string" },
-      "ping-interval-ms": { type: "string" },
-      "state-file": { type: "string" },
-      "stop-on-stdin-eof": { type: "boolean" },
-      help: { type: "boolean" },
-    },
-  });
+  let parsed;
+  try {
+    parsed = parseArgs({ options: OPTIONS });
+  } catch (error) {
+    // An unknown flag or a missing value: one line and the usage, not a stack trace.
+    console.error(`${error instanceof Error ? error.message.split("\n")[0] : String(error)}\n${USAGE}`);
+    process.exit(2);
+  }
+  const { values } = parsed;
   if (values.help) {
     console.log(USAGE);
     return;
@@ -52,7 +70,7 @@ async function main(): Promise<void> {
     faults: {
       latencyMs: numberFlag("latency-ms", values["latency-ms"]) ?? 0,
       dropAfterMessages: numberFlag("drop-after-messages", values["drop-after-messages"]) ?? null,
-      httpErrorStatus: numberFlag("http-error-status", values["http-error-status"]) ?? null,
+      httpErrorStatus: errorStatusFlag(values["http-error-status"]),
     },
   });
   process.stdout.write(`ready ${backend.url}\n`);
