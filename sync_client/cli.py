@@ -347,7 +347,7 @@ def run_sync(options: SyncOptions, output: Output) -> int:
         after = None
         if report.aborted is None:
             with _open_store(url, key, options.timeout_s) as store:
-                after = _follow_up(report, store, targets, choice, fetched, options)
+                after = _follow_up(report, store, targets, choice, fetched, options, output)
                 if backend is not None:
                     rows = store.list_models()
     _render(report, rows, output, after)
@@ -363,6 +363,7 @@ def _follow_up(
     choice: str | None,
     fetched: list[Any],
     options: SyncOptions,
+    output: Output,
 ) -> AfterSync:
     """History, the stale report and `--deactivate-stale` (see sync_client.commands)."""
     from sync_client.commands import follow_up_sync
@@ -371,17 +372,37 @@ def _follow_up(
         report,
         store,
         record_history=store.record_history,
-        listed_ids=_listed_ids(choice, targets, fetched),
-        list_label=choice or "chosen",
+        listed_ids=_listed_ids(choice, targets, fetched, options.config_dir, output),
+        list_label="catalog" if choice == "catalog" else "paid or free",
         catalog_ids=set(fetched[0].ids()) if fetched else None,
         deactivate_stale=options.deactivate_stale,
     )
 
 
-def _listed_ids(choice: str | None, targets: Sequence[Any], fetched: list[Any]) -> set[str] | None:
+def _listed_ids(
+    choice: str | None,
+    targets: Sequence[Any],
+    fetched: list[Any],
+    config_dir: Path,
+    output: Output,
+) -> set[str] | None:
+    """The ids a synced row must be among not to be stale, or None to judge by OpenRouter alone.
+
+    A list sync compares with BOTH ranked lists (and the `--model` ids): after `--free`, a
+    model of the paid list is still in use, not stale.
+    """
     if choice == "catalog":
         return set(fetched[0].ids()) if fetched else None
-    return None if choice is None else {target.api_id for target in targets}
+    if choice is None:
+        return None
+    from sync_client.rankings import load_rankings
+
+    try:
+        ranked = load_rankings(config_dir, "all")
+    except SyncModelsError as error:
+        output.progress(f"warning: stale models judged by OpenRouter alone: {error}")
+        return None
+    return {model.api_id for model in ranked} | {target.api_id for target in targets}
 
 
 @contextmanager

@@ -77,9 +77,16 @@ class Cli:
             return {row["apiIdentifier"]: row for row in store.list_models()}
 
     def write_paid(self, *ids: str) -> None:
+        self.write_list("Paid", *ids)
+
+    def write_free(self, *ids: str) -> None:
+        self.write_list("Free", *ids)
+
+    def write_list(self, which: str, *ids: str) -> None:
         entries = "".join(f'  {{ apiId: "{i}", rank: {n} }},\n' for n, i in enumerate(ids, 1))
-        (self.config_dir / "topPaidModels.ts").write_text(
-            f"// Paid list for a test.\nexport const TOP_PAID_MODELS = [\n{entries}] as const;\n"
+        (self.config_dir / f"top{which}Models.ts").write_text(
+            f"// {which} list for a test.\n"
+            f"export const TOP_{which.upper()}_MODELS = [\n{entries}] as const;\n"
         )
 
 
@@ -214,9 +221,10 @@ def test_stale_models_are_reported_and_deactivated_only_on_request(
     cli.openrouter.set_models(m for m in snapshot_models if m["id"] != CODER)
     report = cli.sync("--paid")
     assert report.exit_code == 0, report.output
-    assert f"[STALE] {GPT4O} — not in the paid list (active)" in report.stdout
+    assert f"[STALE] {GPT4O} — not in the paid or free list (active)" in report.stdout
     assert (
-        f"[STALE] {CODER} — not in the paid list; no longer listed by OpenRouter" in report.stdout
+        f"[STALE] {CODER} — not in the paid or free list; no longer listed by OpenRouter"
+        in report.stdout
     )
     assert "--deactivate-stale" in report.stdout
     assert all(row["isActive"] for row in cli.rows().values())
@@ -232,6 +240,21 @@ def test_stale_models_are_reported_and_deactivated_only_on_request(
     assert stale[GPT4O]["deactivated"] is True
     active = {api_id: row["isActive"] for api_id, row in cli.rows().items()}
     assert active == {SONNET: True, GPT4O: False, CODER: False}
+
+
+def test_a_free_sync_leaves_the_paid_lists_models_alone(cli: Cli) -> None:
+    cli.write_paid(SONNET, GPT4O)
+    cli.write_free(CODER_FREE)
+    assert cli.sync("--all").exit_code == 0
+    assert cli.run("activate", SONNET, GPT4O, CODER_FREE).exit_code == 0
+
+    cli.write_paid(SONNET)  # GPT-4o leaves the paid list
+    result = cli.sync("--free", "--deactivate-stale", "--json")
+    assert result.exit_code == 0, result.output
+    stale = [item["apiId"] for item in json.loads(result.stdout)["stale"]]
+    assert stale == [GPT4O]
+    active = {api_id: row["isActive"] for api_id, row in cli.rows().items()}
+    assert active == {SONNET: True, GPT4O: False, CODER_FREE: True}
 
 
 # --- activation and status ----------------------------------------------------------------------
