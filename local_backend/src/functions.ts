@@ -156,7 +156,8 @@ export class FunctionRunner {
       } catch (error) {
         return { ...describeError(error), type };
       } finally {
-        await this.dropFinishedQueries();
+        if (this.databases === undefined) this.databases = await convexTestDatabases(this.test);
+        this.dropFinishedQueries(this.databases);
       }
     });
   }
@@ -187,9 +188,8 @@ export class FunctionRunner {
    * (`_queryResults` is never pruned: ~1.6 KB per upsert here). No query is open between
    * two calls, so the runner drops them after each call.
    */
-  private async dropFinishedQueries(): Promise<void> {
-    this.databases ??= await convexTestDatabases(this.test);
-    for (const database of this.databases) database._queryResults = {};
+  private dropFinishedQueries(databases: QueryResultsHolder[]): void {
+    for (const database of databases) database._queryResults = {};
   }
 
   private async resolve(path: string, isAdmin: boolean): Promise<RegisteredFunction> {

@@ -61,7 +61,8 @@ export class SyncSession {
       } catch {
         return this.fatal("Invalid JSON message");
       }
-      if (message.type !== "Connect" && message.type !== "Event") await sleep(handleAt - Date.now());
+      const delay = handleAt - Date.now();
+      if (delay > 0 && message.type !== "Connect" && message.type !== "Event") await sleep(delay);
       await this.handle(message);
       if (this.dropping) this.socket.terminate();
     });
