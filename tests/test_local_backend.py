@@ -151,10 +151,21 @@ def test_convex_error_reaches_sdk_with_data(backend: LocalBackend) -> None:
     assert backend.stats()["mutations"] == mutations_before
 
 
-def test_convex_error_data_keeps_int64(notes: LocalBackend) -> None:
+def test_convex_error_data_keeps_int64_bytes_and_special_floats(notes: LocalBackend) -> None:
+    expected = {"code": "EMPTY", "big": 2**40, "raw": b"\x00\x01\x02", "inf": float("-inf")}
     with deadline(10), pytest.raises(ConvexError) as raised:
         ConvexClient(notes.url).mutation("notes:add", {"text": ""})
-    assert raised.value.data == {"code": "EMPTY", "big": 2**40}
+    assert raised.value.data == expected
+    # Over HTTP (convex_encoded_json) the same data arrives in Convex JSON; the legacy
+    # client hands it over undecoded.
+    with pytest.raises(ConvexError) as over_http:
+        ConvexHttpClient(notes.url).mutation("notes:add", {"text": ""})
+    assert over_http.value.data == {
+        "code": "EMPTY",
+        "big": {"$integer": base64.b64encode((2**40).to_bytes(8, "little")).decode()},
+        "raw": {"$bytes": "AAEC"},
+        "inf": {"$float": base64.b64encode(struct.pack("<d", float("-inf"))).decode()},
+    }
 
 
 def test_failing_function_is_a_plain_error(backend: LocalBackend) -> None:
