@@ -88,12 +88,13 @@ def run_local_backend(*, startup_timeout_s: float = 60.0) -> Iterator[LocalBacke
     root = project_root()
     npm = _check_node(root)
     admin_key = LocalSecret("local|" + secrets.token_hex(24))
-    # The key goes through the environment, not argv, where `ps` would show it.
+    # The key goes through the environment, not argv, where `ps` would show it. The backend
+    # stops when its stdin closes, which happens even if this process is killed outright.
     process = subprocess.Popen(
-        [npm, "run", "--silent", "local-backend", "--", "--port", "0"],
+        [npm, "run", "--silent", "local-backend", "--", "--port", "0", "--stop-on-stdin-eof"],
         cwd=root,
         env={**os.environ, "LOCAL_BACKEND_ADMIN_KEY": admin_key.reveal()},
-        stdin=subprocess.DEVNULL,
+        stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         start_new_session=True,

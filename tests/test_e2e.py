@@ -5,7 +5,11 @@ against values computed here, independently of sync_client.mapping."""
 from __future__ import annotations
 
 import json
+import os
 import re
+import subprocess
+import sys
+import time
 from collections.abc import Sequence
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -13,7 +17,13 @@ from typing import Any
 
 import psutil
 import pytest
-from support.openrouter_server import OpenRouterServer, Respond, load_snapshot, unused_loopback_url
+from support.openrouter_server import (
+    Delay,
+    OpenRouterServer,
+    Respond,
+    load_snapshot,
+    unused_loopback_url,
+)
 from typer.testing import CliRunner, Result
 
 from sync_client.cli import app
@@ -324,6 +334,34 @@ def test_local_runs_a_throwaway_backend_and_shows_its_rows(
     assert table[1].split() == ["x-ai/grok-code-fast-1", "no", "no", "0.2", "1.5", "256000"]
     after = {child.pid for child in psutil.Process().children(recursive=True)}
     assert after <= before  # the backend (npm and node) is gone
+
+
+def test_a_killed_local_run_leaves_no_backend_behind(
+    openrouter_server: OpenRouterServer, config_dir: Path
+) -> None:
+    openrouter_server.enqueue(Delay(30))  # the CLI waits on OpenRouter, its backend running
+    cli = subprocess.Popen(
+        [sys.executable, "-m", "sync_client", "--local", "--model", "x/y"],
+        cwd=Path(__file__).resolve().parents[1],
+        env={**os.environ, "OPENROUTER_BASE_URL": openrouter_server.base_url},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while openrouter_server.request_count == 0 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert openrouter_server.request_count == 1, "the CLI never asked OpenRouter"
+        backend = psutil.Process(cli.pid).children(recursive=True)
+        assert backend, "no local backend was started"
+    finally:
+        cli.kill()  # SIGKILL: no cleanup code of the CLI runs
+        cli.wait()
+    gone, alive = psutil.wait_procs(backend, timeout=10)
+    for orphan in alive:
+        orphan.kill()
+    assert alive == [], f"orphaned local backend processes: {alive}"
+    assert gone
 
 
 def test_a_malformed_model_is_its_own_error_and_the_others_sync(harness: Harness) -> None:
