@@ -81,7 +81,7 @@ def profile(backend: LocalBackend, base_url: str, targets: list[SyncTarget]) -> 
 
 def main() -> None:
     arguments = parser(__doc__.splitlines()[0])
-    arguments.add_argument("--repeats", type=int, default=9)
+    arguments.add_argument("--repeats", type=int, default=15)
     arguments.add_argument("--latencies", default="0,20,50")
     arguments.add_argument(
         "--profile", action="store_true", help="cProfile one sync at 0 ms, print the top 25"
@@ -99,17 +99,19 @@ def main() -> None:
         if options.profile:
             profile(backend, openrouter.base_url, targets)
             return
+        runs = {
+            "floor": lambda: floor_run(backend, openrouter.base_url, args_list),
+            "client": lambda: client_run(backend, openrouter.base_url, targets),
+        }
         rows: list[list[str]] = []
         for latency in latencies:
             floor_times: list[float] = []
             client_times: list[float] = []
             for repeat in range(options.repeats + 1):  # the first pair warms up
-                floor = timed(
-                    backend, latency, lambda: floor_run(backend, openrouter.base_url, args_list)
-                )
-                client = timed(
-                    backend, latency, lambda: client_run(backend, openrouter.base_url, targets)
-                )
+                # Alternate which goes first, so neither always inherits the other's wake.
+                order = ("floor", "client") if repeat % 2 else ("client", "floor")
+                measured = {name: timed(backend, latency, runs[name]) for name in order}
+                floor, client = measured["floor"], measured["client"]
                 if repeat:
                     floor_times.append(floor)
                     client_times.append(client)
@@ -135,7 +137,8 @@ def main() -> None:
             headers=["latency", "sync", "floor", "sync / floor", "overhead", "≤ 10 %"],
             rows=rows,
             notes=[
-                f"Median of {options.repeats} interleaved runs per latency (after one warm-up).",
+                f"Median of {options.repeats} interleaved runs per latency (after a warm-up pair), "
+                "alternating which of the two goes first.",
                 "Sync: `sync_models` with `fetch_catalog` (GET + validation of the 335-model "
                 "snapshot), mapping, `ConvexStore` (connect, admin auth, per-call deadline) and "
                 f"{RANKED} `upsertModel` calls.",
