@@ -72,9 +72,14 @@ def load_settings(
     """Read settings: the process environment wins over the env file.
 
     The file is `env_file` if given, else `.env.prod` with `prod`, else `.env.local` (relative
-    to the working directory). Only the default `.env.local` may be missing. An empty value
-    counts as unset.
+    to the working directory); naming both is an error. Only the default `.env.local` may be
+    missing. An empty value counts as unset.
     """
+    if env_file is not None and prod:
+        raise ConfigError(
+            "--prod and --env-file both name an env file",
+            hint="pass --env-file .env.prod, or --prod alone",
+        )
     if env_file is not None:
         file_values = _read_env_file(env_file, required=True)
     elif prod:

@@ -88,12 +88,19 @@ def test_prod_without_env_prod_is_a_config_error(workdir: Path) -> None:
         load_settings(prod=True, environ={})
 
 
-def test_env_file_overrides_default_and_prod(workdir: Path) -> None:
+def test_env_file_overrides_the_default(workdir: Path) -> None:
     other = workdir / "staging.env"
     other.write_text("CONVEX_URL=https://staging.convex.cloud\n")
-    (workdir / ".env.prod").write_text("CONVEX_URL=https://prod.convex.cloud\n")
-    settings = load_settings(env_file=other, prod=True, environ={})
+    (workdir / ".env.local").write_text("CONVEX_URL=https://dev.convex.cloud\n")
+    settings = load_settings(env_file=other, environ={})
     assert settings.convex_url == "https://staging.convex.cloud"
+
+
+def test_prod_and_env_file_together_are_a_config_error(workdir: Path) -> None:
+    other = workdir / "staging.env"
+    other.write_text("CONVEX_URL=https://staging.convex.cloud\n")
+    with pytest.raises(ConfigError, match="--prod and --env-file"):
+        load_settings(env_file=other, prod=True, environ={})
 
 
 def test_named_env_file_missing_is_a_config_error(workdir: Path) -> None:
