@@ -215,7 +215,7 @@ def sync_command(
         bool,
         typer.Option(
             "--deactivate-stale",
-            help="Set synced models that left the list or OpenRouter inactive.",
+            help="Set synced models in neither ranked list, or gone from OpenRouter, inactive.",
         ),
     ] = False,
     catalog: Annotated[
