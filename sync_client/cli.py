@@ -7,23 +7,28 @@ a command runs. Running without a subcommand is the sync itself, so that later s
 
 from __future__ import annotations
 
-import json
-import os
 import sys
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import AbstractContextManager, contextmanager, nullcontext
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from sync_client.commands import register as register_subcommands
+from sync_client.console import (
+    DEFAULT_CONFIG_DIR,
+    DEFAULT_TIMEOUT_S,
+    Output,
+    load_cli_settings,
+    open_store,
+    run_guarded,
+)
 from sync_client.errors import ConfigError, ExitCode, SyncModelsError
 
 if TYPE_CHECKING:
     from sync_client.commands import AfterSync
-    from sync_client.convex_store import RevealsSecret
     from sync_client.sync import ModelStore, SyncReport
 
 app = typer.Typer(
@@ -36,111 +41,6 @@ app = typer.Typer(
     rich_markup_mode=None,
     subcommand_metavar="[COMMAND]",
 )
-
-DEFAULT_CONFIG_DIR = Path("convex/config")
-DEFAULT_TIMEOUT_S = 30.0
-
-
-@dataclass
-class Output:
-    """Where results and diagnostics go; scrubs known secrets from anything it prints."""
-
-    json_mode: bool = False
-    secrets: list[str] = field(default_factory=list)
-    #: Set while stdout is held (see `stdout_held`): what `data` writes waits here.
-    held: list[str] | None = None
-
-    def remember(self, secret: RevealsSecret | None) -> None:
-        if secret is not None and len(secret.reveal()) >= 4:
-            self.secrets.append(secret.reveal())
-            self.secrets.append(secret.reveal().rpartition("|")[2])
-
-    def scrub(self, text: str) -> str:
-        for secret in sorted(self.secrets, key=len, reverse=True):
-            if len(secret) >= 4:
-                text = text.replace(secret, "***")
-        return text
-
-    def progress(self, message: str) -> None:
-        print(self.scrub(message), file=sys.stderr, flush=True)
-
-    def data(self, text: str) -> None:
-        if self.held is not None:
-            self.held.append(self.scrub(text))
-            return
-        sys.stdout.write(self.scrub(text))
-        sys.stdout.flush()
-
-    def document(self, document: dict[str, Any]) -> None:
-        self.data(json.dumps(document, ensure_ascii=False, indent=2) + "\n")
-
-    def error(self, error: SyncModelsError) -> None:
-        """One `error:` (+ `hint:`) line on stderr, or the error document under `--json`."""
-        if self.json_mode:
-            from sync_client.report import error_document
-
-            self.document(error_document(error))
-            return
-        print(self.scrub(f"error: {error.message}"), file=sys.stderr)
-        if error.hint:
-            print(self.scrub(f"hint: {error.hint}"), file=sys.stderr)
-
-
-class UnexpectedError(SyncModelsError):
-    """A bug or an unforeseen failure, reduced to one line (no traceback, no locals)."""
-
-
-@contextmanager
-def stdout_held(output: Output) -> Iterator[None]:
-    """Point file descriptor 1 at stderr while the block runs and keep what `output` writes
-    until it is restored, so stdout holds only that. Native code (the convex SDK's Rust core)
-    writes to fd 1 directly, past `sys.stdout`."""
-    sys.stdout.flush()
-    try:
-        saved = os.dup(1)
-    except OSError:  # no fd 1 at all: nothing to guard
-        yield
-        return
-    output.held = []
-    try:
-        os.dup2(2, 1)
-        yield
-    finally:
-        sys.stdout.flush()
-        os.dup2(saved, 1)
-        os.close(saved)
-        held, output.held = output.held, None
-        sys.stdout.write("".join(held))
-        sys.stdout.flush()
-
-
-def run_guarded(output: Output, action: Callable[[], int]) -> int:
-    """Run a command body, turning every failure into one clean message and an exit code.
-    Under `--json`, stdout receives nothing but the document (see `stdout_held`)."""
-    if output.json_mode:
-        with stdout_held(output):
-            return _run_guarded(output, action)
-    return _run_guarded(output, action)
-
-
-def _run_guarded(output: Output, action: Callable[[], int]) -> int:
-    try:
-        return action()
-    except SyncModelsError as error:
-        output.error(error)
-        return int(error.exit_code)
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
-    except Exception as error:
-        output.error(
-            UnexpectedError(
-                f"unexpected {type(error).__name__}: {error}",
-                hint="this is a bug in sync-models; please report it with the command you ran",
-            )
-        )
-        return int(ExitCode.PARTIAL)
-
 
 @dataclass(frozen=True)
 class SyncOptions:
@@ -283,20 +183,13 @@ def chosen_list(options: SyncOptions, default: str) -> str | None:
 def run_sync(options: SyncOptions, output: Output) -> int:
     """The sync command's body; returns the exit code."""
     from sync_client.rankings import load_rankings
-    from sync_client.settings import load_settings, parse_list_choice
+    from sync_client.settings import parse_list_choice
     from sync_client.sync import build_targets
 
     chosen_list(options, "free")  # flag conflicts are usage errors, whatever the settings
-    settings = load_settings(
-        env_file=options.env_file, prod=options.prod, require_convex=not options.local
+    settings = load_cli_settings(
+        output, options.env_file, options.prod, require_convex=not options.local
     )
-    output.remember(settings.deploy_key)
-    output.remember(settings.openrouter_api_key)
-    if not options.local and settings.deploy_key is None:
-        raise ConfigError(
-            "CONVEX_DEPLOY_KEY is not set: the sync functions are internal and need admin auth",
-            hint="set CONVEX_DEPLOY_KEY (Convex dashboard → Settings → Deploy keys) in .env.local",
-        )
     choice = chosen_list(options, settings.default_list)
     ranked = (
         []
@@ -339,14 +232,14 @@ def run_sync(options: SyncOptions, output: Output) -> int:
         assert url is not None
         output.remember(key)
 
-        def open_store() -> AbstractContextManager[ModelStore]:
-            return _open_store(url, key, options.timeout_s)
+        def open_deployment() -> AbstractContextManager[ModelStore]:
+            return open_store(url, key, options.timeout_s)
 
-        report = _sync(targets, fetch, open_store, label, options, output)
+        report = _sync(targets, fetch, open_deployment, label, options, output)
         rows = None
         after = None
         if report.aborted is None:
-            with _open_store(url, key, options.timeout_s) as store:
+            with open_store(url, key, options.timeout_s) as store:
                 after = _follow_up(report, store, targets, choice, fetched, options, output)
                 if backend is not None:
                     rows = store.list_models()
@@ -405,18 +298,10 @@ def _listed_ids(
     return {model.api_id for model in ranked} | {target.api_id for target in targets}
 
 
-@contextmanager
-def _open_store(url: str, key: RevealsSecret | None, timeout_s: float) -> Iterator[Any]:
-    from sync_client.convex_store import ConvexStore
-
-    with ConvexStore(url, key, timeout_s) as store:
-        yield store
-
-
 def _sync(
     targets: Sequence[Any],
     fetch: Callable[[], Any],
-    open_store: Callable[[], AbstractContextManager[ModelStore]],
+    open_deployment: Callable[[], AbstractContextManager[ModelStore]],
     label: str,
     options: SyncOptions,
     output: Output,
@@ -428,14 +313,14 @@ def _sync(
 
         return sync_catalog(
             fetch_catalog=fetch,
-            open_store=open_store,  # type: ignore[arg-type]  # ConvexStore is both stores
+            open_store=open_deployment,  # type: ignore[arg-type]  # ConvexStore is both stores
             dry_run=options.dry_run,
             progress=output.progress,
         )
     return sync_models(
         targets,
         fetch_catalog=fetch,
-        open_store=open_store,
+        open_store=open_deployment,
         list_synced=label,
         dry_run=options.dry_run,
         progress=output.progress,

@@ -9,25 +9,30 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from collections.abc import Callable, Collection, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Collection
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from sync_client.console import (
+    DEFAULT_CONFIG_DIR,
+    DEFAULT_TIMEOUT_S,
+    Output,
+    load_cli_settings,
+    open_store,
+    run_guarded,
+)
 from sync_client.errors import ConfigError, ExitCode, SyncModelsError
 
 if TYPE_CHECKING:
-    from sync_client.cli import Output
     from sync_client.convex_store import ConvexStore
     from sync_client.settings import Settings
     from sync_client.stale import ActivationStore, Deactivation, StaleModel
     from sync_client.sync import SyncReport
 
-DEFAULT_CONFIG_DIR = Path("convex/config")
-DEFAULT_TIMEOUT_S = 30.0
 HISTORY_CHUNK = 4096
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
@@ -50,35 +55,13 @@ ConfigDirFlag = Annotated[
 
 
 def _guarded(json_output: bool, body: Callable[[Output], int]) -> None:
-    from sync_client.cli import Output, run_guarded
-
     output = Output(json_mode=json_output)
     raise typer.Exit(run_guarded(output, lambda: body(output)))
 
 
-def _settings(
-    output: Output, env_file: Path | None, prod: bool, *, require_convex: bool = True
-) -> Settings:
-    from sync_client.settings import load_settings
-
-    settings = load_settings(env_file=env_file, prod=prod, require_convex=require_convex)
-    output.remember(settings.deploy_key)
-    output.remember(settings.openrouter_api_key)
-    if require_convex and settings.deploy_key is None:
-        raise ConfigError(
-            "CONVEX_DEPLOY_KEY is not set: these functions are internal and need admin auth",
-            hint="set CONVEX_DEPLOY_KEY (Convex dashboard → Settings → Deploy keys) in .env.local",
-        )
-    return settings
-
-
-@contextmanager
-def _store(settings: Settings, timeout_s: float) -> Iterator[ConvexStore]:
-    from sync_client.convex_store import ConvexStore
-
+def _store(settings: Settings, timeout_s: float) -> AbstractContextManager[ConvexStore]:
     assert settings.convex_url is not None
-    with ConvexStore(settings.convex_url, settings.deploy_key, timeout_s) as store:
-        yield store
+    return open_store(settings.convex_url, settings.deploy_key, timeout_s)
 
 
 # --- rankings ---------------------------------------------------------------------------------
@@ -113,7 +96,7 @@ def rankings_command(
         for flag, value in (("--start-date", start_date), ("--end-date", end_date)):
             if value is not None:
                 _check_date(flag, value)
-        settings = _settings(output, env_file, prod, require_convex=False)
+        settings = load_cli_settings(output, env_file, prod, require_convex=False)
         return run_rankings(
             output,
             settings,
@@ -246,7 +229,7 @@ def history_command(
     from sync_client.history import history_document, render_history
 
     def body(output: Output) -> int:
-        settings = _settings(output, env_file, prod)
+        settings = load_cli_settings(output, env_file, prod)
         with _store(settings, timeout_s) as store:
             rows = store.history(api_id, limit)
         if output.json_mode:
@@ -273,7 +256,7 @@ def status_command(
     from sync_client.status import build_status, render_status, status_document
 
     def body(output: Output) -> int:
-        settings = _settings(output, env_file, prod)
+        settings = load_cli_settings(output, env_file, prod)
         listed: set[str] | None
         try:
             listed = {model.api_id for model in load_rankings(config_dir, "all")}
@@ -354,7 +337,7 @@ def _run_activation(
         set_models_active,
     )
 
-    settings = _settings(output, env_file, prod)
+    settings = load_cli_settings(output, env_file, prod)
     with _store(settings, timeout_s) as store:
         results = set_models_active(
             store, api_ids, active=active, max_cost_per_1m=max_cost_per_1m, force=force

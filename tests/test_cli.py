@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 
 from sync_client import cli
 from sync_client.cli import app
+from sync_client.console import Output
 from sync_client.settings import Secret
 
 runner = CliRunner()
@@ -112,7 +113,7 @@ def test_an_unexpected_failure_is_one_line_with_secrets_scrubbed(
 ) -> None:
     secret = CONVEX_ENV["CONVEX_DEPLOY_KEY"]
 
-    def explode(options: cli.SyncOptions, output: cli.Output) -> int:
+    def explode(options: cli.SyncOptions, output: Output) -> int:
         output.remember(Secret(secret))
         raise RuntimeError(f"boom while holding {secret}")
 

@@ -1,0 +1,150 @@
+"""The CLI's boundary, shared by every command: output (secrets scrubbed, `--json` kept to
+one document), failures turned into one message and an exit code, settings and the store."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sync_client.errors import ConfigError, ExitCode, SyncModelsError
+
+if TYPE_CHECKING:
+    from sync_client.convex_store import ConvexStore, RevealsSecret
+    from sync_client.settings import Settings
+
+DEFAULT_CONFIG_DIR = Path("convex/config")
+DEFAULT_TIMEOUT_S = 30.0
+
+
+@dataclass
+class Output:
+    """Where results and diagnostics go; scrubs known secrets from anything it prints."""
+
+    json_mode: bool = False
+    secrets: list[str] = field(default_factory=list)
+    #: Set while stdout is held (see `stdout_held`): what `data` writes waits here.
+    held: list[str] | None = None
+
+    def remember(self, secret: RevealsSecret | None) -> None:
+        if secret is not None and len(secret.reveal()) >= 4:
+            self.secrets.append(secret.reveal())
+            self.secrets.append(secret.reveal().rpartition("|")[2])
+
+    def scrub(self, text: str) -> str:
+        for secret in sorted(self.secrets, key=len, reverse=True):
+            if len(secret) >= 4:
+                text = text.replace(secret, "***")
+        return text
+
+    def progress(self, message: str) -> None:
+        print(self.scrub(message), file=sys.stderr, flush=True)
+
+    def data(self, text: str) -> None:
+        if self.held is not None:
+            self.held.append(self.scrub(text))
+            return
+        sys.stdout.write(self.scrub(text))
+        sys.stdout.flush()
+
+    def document(self, document: dict[str, Any]) -> None:
+        self.data(json.dumps(document, ensure_ascii=False, indent=2) + "\n")
+
+    def error(self, error: SyncModelsError) -> None:
+        """One `error:` (+ `hint:`) line on stderr, or the error document under `--json`."""
+        if self.json_mode:
+            from sync_client.report import error_document
+
+            self.document(error_document(error))
+            return
+        print(self.scrub(f"error: {error.message}"), file=sys.stderr)
+        if error.hint:
+            print(self.scrub(f"hint: {error.hint}"), file=sys.stderr)
+
+
+class UnexpectedError(SyncModelsError):
+    """A bug or an unforeseen failure, reduced to one line (no traceback, no locals)."""
+
+
+@contextmanager
+def stdout_held(output: Output) -> Iterator[None]:
+    """Point file descriptor 1 at stderr while the block runs and keep what `output` writes
+    until it is restored, so stdout holds only that. Native code (the convex SDK's Rust core)
+    writes to fd 1 directly, past `sys.stdout`."""
+    sys.stdout.flush()
+    try:
+        saved = os.dup(1)
+    except OSError:  # no fd 1 at all: nothing to guard
+        yield
+        return
+    output.held = []
+    try:
+        os.dup2(2, 1)
+        yield
+    finally:
+        sys.stdout.flush()
+        os.dup2(saved, 1)
+        os.close(saved)
+        held, output.held = output.held, None
+        sys.stdout.write("".join(held))
+        sys.stdout.flush()
+
+
+def run_guarded(output: Output, action: Callable[[], int]) -> int:
+    """Run a command body, turning every failure into one clean message and an exit code.
+    Under `--json`, stdout receives nothing but the document (see `stdout_held`)."""
+    if output.json_mode:
+        with stdout_held(output):
+            return _run_guarded(output, action)
+    return _run_guarded(output, action)
+
+
+def _run_guarded(output: Output, action: Callable[[], int]) -> int:
+    try:
+        return action()
+    except SyncModelsError as error:
+        output.error(error)
+        return int(error.exit_code)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except Exception as error:
+        output.error(
+            UnexpectedError(
+                f"unexpected {type(error).__name__}: {error}",
+                hint="this is a bug in sync-models; please report it with the command you ran",
+            )
+        )
+        return int(ExitCode.PARTIAL)
+
+
+def load_cli_settings(
+    output: Output, env_file: Path | None, prod: bool, *, require_convex: bool = True
+) -> Settings:
+    """Settings for a command; their secrets are scrubbed from all output from here on.
+    With `require_convex`, a missing deploy key is a configuration error."""
+    from sync_client.settings import load_settings
+
+    settings = load_settings(env_file=env_file, prod=prod, require_convex=require_convex)
+    output.remember(settings.deploy_key)
+    output.remember(settings.openrouter_api_key)
+    if require_convex and settings.deploy_key is None:
+        raise ConfigError(
+            "CONVEX_DEPLOY_KEY is not set: the Convex functions are internal and need admin auth",
+            hint="set CONVEX_DEPLOY_KEY (Convex dashboard → Settings → Deploy keys) in .env.local",
+        )
+    return settings
+
+
+@contextmanager
+def open_store(url: str, key: RevealsSecret | None, timeout_s: float) -> Iterator[ConvexStore]:
+    """A `ConvexStore` (the SDK loads only now, keeping `--help` fast)."""
+    from sync_client.convex_store import ConvexStore
+
+    with ConvexStore(url, key, timeout_s) as store:
+        yield store
