@@ -613,7 +613,13 @@ def test_backend_dies_with_a_killed_owner() -> None:
 
 @pytest.mark.parametrize(
     "arguments",
-    [["--http-error-status", "200"], ["--latency-ms=-1"], ["--bogus"], ["--port", "x"]],
+    [
+        ["--http-error-status", "200"],
+        ["--latency-ms=-1"],
+        ["--bogus"],
+        ["--port", "x"],
+        ["--port", "70000"],
+    ],
 )
 def test_bad_flag_is_refused_at_start(arguments: list[str]) -> None:
     """Exit 2 with the usage and a line naming the flag, not a stack trace."""

@@ -8,23 +8,28 @@ const USAGE = `usage: local-backend --admin-key KEY [--port N] [--functions-dir 
        [--latency-ms N] [--drop-after-messages N] [--http-error-status N]
        [--ping-interval-ms N] [--state-file PATH] [--stop-on-stdin-eof]`;
 
+function usageError(message: string): never {
+  console.error(`${message}\n${USAGE}`);
+  process.exit(2);
+}
+
 function numberFlag(name: string, text: string | undefined): number | undefined {
   if (text === undefined) return undefined;
   const value = Number(text);
-  if (!Number.isInteger(value) || value < 0) {
-    console.error(`--${name} must be a whole number >= 0\n${USAGE}`);
-    process.exit(2);
-  }
+  if (!Number.isInteger(value) || value < 0) usageError(`--${name} must be a whole number >= 0`);
   return value;
+}
+
+function portFlag(text: string | undefined): number {
+  const port = numberFlag("port", text) ?? 0;
+  if (port > 65535) usageError("--port must be a port number, 0-65535");
+  return port;
 }
 
 function errorStatusFlag(text: string | undefined): number | null {
   const status = numberFlag("http-error-status", text);
   if (status === undefined) return null;
-  if (status < 400 || status > 599) {
-    console.error(`--http-error-status must be an HTTP error status, 400-599\n${USAGE}`);
-    process.exit(2);
-  }
+  if (status < 400 || status > 599) usageError("--http-error-status must be an HTTP error status, 400-599");
   return status;
 }
 
@@ -47,8 +52,7 @@ async function main(): Promise<void> {
     parsed = parseArgs({ options: OPTIONS });
   } catch (error) {
     // An unknown flag or a missing value: one line and the usage, not a stack trace.
-    console.error(`${error instanceof Error ? error.message.split("\n")[0] : String(error)}\n${USAGE}`);
-    process.exit(2);
+    usageError(error instanceof Error ? error.message.split("\n")[0] : String(error));
   }
   const { values } = parsed;
   if (values.help) {
@@ -56,15 +60,12 @@ async function main(): Promise<void> {
     return;
   }
   const adminKey = values["admin-key"] ?? process.env.LOCAL_BACKEND_ADMIN_KEY;
-  if (!adminKey) {
-    console.error(`--admin-key (or LOCAL_BACKEND_ADMIN_KEY) is required\n${USAGE}`);
-    process.exit(2);
-  }
+  if (!adminKey) usageError("--admin-key (or LOCAL_BACKEND_ADMIN_KEY) is required");
   const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
   const backend = await Backend.start({
     functionsDir: resolve(values["functions-dir"] ?? resolve(repoRoot, "convex")),
     adminKey,
-    port: numberFlag("port", values.port) ?? 0,
+    port: portFlag(values.port),
     pingIntervalMs: numberFlag("ping-interval-ms", values["ping-interval-ms"]),
     stateFile: values["state-file"] === undefined ? undefined : resolve(values["state-file"]),
     faults: {
