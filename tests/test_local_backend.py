@@ -619,6 +619,7 @@ def test_backend_dies_with_a_killed_owner() -> None:
         ["--bogus"],
         ["--port", "x"],
         ["--port", "70000"],
+        ["--functions-dir", "no/such/folder"],
     ],
 )
 def test_bad_flag_is_refused_at_start(arguments: list[str]) -> None:

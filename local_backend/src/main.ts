@@ -1,4 +1,5 @@
 /** `npm run local-backend -- --port 0 --admin-key KEY`: start the local backend, print `ready <url>`. */
+import { statSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
@@ -24,6 +25,13 @@ function portFlag(text: string | undefined): number {
   const port = numberFlag("port", text) ?? 0;
   if (port > 65535) usageError("--port must be a port number, 0-65535");
   return port;
+}
+
+function functionsDirFlag(text: string | undefined): string {
+  const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
+  const dir = resolve(text ?? resolve(repoRoot, "convex"));
+  if (!statSync(dir, { throwIfNoEntry: false })?.isDirectory()) usageError(`--functions-dir ${dir} is not a folder`);
+  return dir;
 }
 
 function errorStatusFlag(text: string | undefined): number | null {
@@ -61,9 +69,8 @@ async function main(): Promise<void> {
   }
   const adminKey = values["admin-key"] ?? process.env.LOCAL_BACKEND_ADMIN_KEY;
   if (!adminKey) usageError("--admin-key (or LOCAL_BACKEND_ADMIN_KEY) is required");
-  const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
   const backend = await Backend.start({
-    functionsDir: resolve(values["functions-dir"] ?? resolve(repoRoot, "convex")),
+    functionsDir: functionsDirFlag(values["functions-dir"]),
     adminKey,
     port: portFlag(values.port),
     pingIntervalMs: numberFlag("ping-interval-ms", values["ping-interval-ms"]),
