@@ -1,11 +1,11 @@
 // The rules of `upsertModel`, shared by the single and the batched mutation.
 import type { Doc } from "../_generated/dataModel";
 import type { DatabaseReader, DatabaseWriter } from "../_generated/server";
-import { fail, invalidArgument } from "./errors";
+import { checkApiIdentifier, checkCosts, checkCounts, fail, invalidArgument } from "./errors";
 import type { ErrorData, UpsertModelArgs, UpsertModelResult } from "./validators";
 
-const COST_FIELDS = ["inputCostPer1MTokens", "outputCostPer1MTokens"] as const;
-const TOKEN_FIELDS = ["contextWindow", "maxCompletionTokens"] as const;
+export const COST_FIELDS = ["inputCostPer1MTokens", "outputCostPer1MTokens"] as const;
+export const TOKEN_FIELDS = ["contextWindow", "maxCompletionTokens"] as const;
 
 /**
  * Checks the values the validators cannot: a cost is finite and not negative,
@@ -13,26 +13,15 @@ const TOKEN_FIELDS = ["contextWindow", "maxCompletionTokens"] as const;
  * Returns the first problem, naming its field, or null.
  */
 export function checkUpsertArgs(args: UpsertModelArgs): ErrorData | null {
-  if (args.apiIdentifier.trim() === "") {
-    return invalidArgument("apiIdentifier", "must not be empty");
-  }
-  for (const field of COST_FIELDS) {
-    const value = args[field];
-    if (value !== undefined && !(Number.isFinite(value) && value >= 0)) {
-      return invalidArgument(field, `must be a finite number >= 0, got ${value}`);
-    }
-  }
-  for (const field of TOKEN_FIELDS) {
-    const value = args[field];
-    if (value !== undefined && !(Number.isSafeInteger(value) && value > 0)) {
-      return invalidArgument(field, `must be a whole number > 0, got ${value}`);
-    }
-  }
   const created = args.openRouterCreatedAt;
-  if (created !== undefined && !Number.isFinite(created)) {
-    return invalidArgument("openRouterCreatedAt", `must be finite, got ${created}`);
-  }
-  return null;
+  return (
+    checkApiIdentifier(args.apiIdentifier) ??
+    checkCosts(args, COST_FIELDS) ??
+    checkCounts(args, TOKEN_FIELDS) ??
+    (created !== undefined && !Number.isFinite(created)
+      ? invalidArgument("openRouterCreatedAt", `must be finite, got ${created}`)
+      : null)
+  );
 }
 
 /** Orders rows oldest first: by `_creationTime`, then `_id`. */

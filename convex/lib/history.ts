@@ -1,8 +1,9 @@
 // The rules of `recordSync`: one `modelHistory` row when a model is first seen
 // or when a tracked value changed since its latest row; none otherwise.
 import type { Doc } from "../_generated/dataModel";
-import type { DatabaseWriter } from "../_generated/server";
-import { invalidArgument } from "./errors";
+import type { DatabaseReader, DatabaseWriter } from "../_generated/server";
+import { COST_FIELDS, TOKEN_FIELDS } from "./aiModels";
+import { checkApiIdentifier, checkCosts, checkCounts } from "./errors";
 import type {
   ErrorData,
   HistoryChange,
@@ -22,23 +23,13 @@ export const TRACKED_FIELDS = [
 type TrackedField = (typeof TRACKED_FIELDS)[number];
 type Snapshot = Pick<HistoryEntry, TrackedField>;
 
+/** Checks the values the validators cannot, as `upsertModel` does, and a rank like a count. */
 export function checkHistoryEntry(entry: HistoryEntry): ErrorData | null {
-  if (entry.apiIdentifier.trim() === "") {
-    return invalidArgument("apiIdentifier", "must not be empty");
-  }
-  for (const field of ["inputCostPer1MTokens", "outputCostPer1MTokens"] as const) {
-    const value = entry[field];
-    if (value !== undefined && !(Number.isFinite(value) && value >= 0)) {
-      return invalidArgument(field, `must be a finite number >= 0, got ${value}`);
-    }
-  }
-  for (const field of ["contextWindow", "maxCompletionTokens", "rank"] as const) {
-    const value = entry[field];
-    if (value !== undefined && !(Number.isSafeInteger(value) && value > 0)) {
-      return invalidArgument(field, `must be a whole number > 0, got ${value}`);
-    }
-  }
-  return null;
+  return (
+    checkApiIdentifier(entry.apiIdentifier) ??
+    checkCosts(entry, COST_FIELDS) ??
+    checkCounts(entry, [...TOKEN_FIELDS, "rank"])
+  );
 }
 
 /** The tracked fields whose value differs between `before` and `after`. */
@@ -58,7 +49,7 @@ export function diffSnapshots(
 }
 
 export async function latestHistory(
-  db: DatabaseWriter,
+  db: DatabaseReader,
   apiIdentifier: string,
 ): Promise<Doc<"modelHistory"> | null> {
   return await db
