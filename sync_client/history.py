@@ -56,10 +56,11 @@ def build_entries(
 
 
 def _change_text(change: Mapping[str, Any]) -> str:
-    # The contract names the sides before/after; the deployed function writes from/to.
-    before = change.get("from", change.get("before"))
-    after = change.get("to", change.get("after"))
-    return f"{change.get('field')}: {format_value(before)} → {format_value(after)}"
+    """`field: from → to`; an absent side (the value was or became unset) shows as `(unset)`."""
+    return (
+        f"{change.get('field')}: {format_value(change.get('from'))} → "
+        f"{format_value(change.get('to'))}"
+    )
 
 
 def format_timestamp(ms: float | None) -> str:
