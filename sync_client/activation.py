@@ -13,6 +13,7 @@ from typing import Any, Literal
 
 from .errors import ConfigError, ConvexCallError, ExitCode
 from .stale import ActivationStore
+from .sync import rows_by_api_id
 
 Outcome = Literal["activated", "deactivated", "unchanged", "refused", "failed"]
 
@@ -48,13 +49,6 @@ class ActivationResult:
 def exit_code(results: Sequence[ActivationResult]) -> int:
     """0 when every model ended as asked, else 1."""
     return int(ExitCode.OK if all(result.ok for result in results) else ExitCode.PARTIAL)
-
-
-def _rows_by_id(store: ActivationStore) -> dict[str, Mapping[str, Any]]:
-    rows: dict[str, Mapping[str, Any]] = {}
-    for row in sorted(store.list_models(), key=lambda r: r.get("_creationTime", 0)):
-        rows.setdefault(str(row.get("apiIdentifier")), row)
-    return rows
 
 
 def _unique(api_ids: Sequence[str]) -> list[str]:
@@ -94,7 +88,7 @@ def set_models_active(
     if max_cost_per_1m is not None and max_cost_per_1m < 0:
         raise ConfigError(f"--max-cost-per-1m must be 0 or more, got {max_cost_per_1m:g}")
     ids = _unique(api_ids)
-    rows = _rows_by_id(store)
+    rows = rows_by_api_id(store.list_models())
     unknown = [api_id for api_id in ids if api_id not in rows]
     if unknown:
         raise UnknownModelError(unknown)

@@ -12,6 +12,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from .report import format_value
+from .sync import rows_by_api_id
 
 TRACKED_ROW_FIELDS = (
     "inputCostPer1MTokens",
@@ -31,9 +32,7 @@ def build_entries(
     `results` are `sync.ModelResult`s; failed or unwritten ones (and dry-run plans) are skipped.
     With duplicate rows for an id the oldest one counts (the one upsertModel updates).
     """
-    by_id: dict[str, Mapping[str, Any]] = {}
-    for row in sorted(rows, key=lambda r: r.get("_creationTime", 0)):
-        by_id.setdefault(str(row.get("apiIdentifier")), row)
+    by_id = rows_by_api_id(rows)
     entries: list[dict[str, Any]] = []
     seen: set[str] = set()
     for result in results:
