@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import json
 import os
-import shutil
 import signal
 import struct
 import subprocess
@@ -189,15 +188,7 @@ def test_wrong_admin_key_never_yields_a_result(backend: LocalBackend) -> None:
 def test_wrong_admin_key_gets_auth_error_and_close(backend: LocalBackend) -> None:
     raw = RawSyncSocket(backend.url)
     try:
-        raw.send(
-            {
-                "type": "Connect",
-                "sessionId": "s",
-                "connectionCount": 0,
-                "lastCloseReason": "InitialConnect",
-                "clientTs": 0,
-            }
-        )
+        raw.send(connect_message())
         raw.send({"type": "Authenticate", "baseVersion": 0, "tokenType": "Admin", "value": "no"})
         error = raw.receive()
         assert error is not None and error["type"] == "AuthError"
@@ -485,15 +476,7 @@ def test_control_endpoint_rejects_unknown_faults(backend: LocalBackend) -> None:
 def test_sync_protocol_versions_and_ping(notes: LocalBackend) -> None:
     raw = RawSyncSocket(notes.url)
     try:
-        raw.send(
-            {
-                "type": "Connect",
-                "sessionId": "s",
-                "connectionCount": 0,
-                "lastCloseReason": "InitialConnect",
-                "clientTs": 0,
-            }
-        )
+        raw.send(connect_message())
         raw.send(
             {
                 "type": "Authenticate",
@@ -636,7 +619,3 @@ def test_bad_flag_is_refused_at_start(arguments: list[str]) -> None:
     assert completed.returncode == 2
     assert arguments[0].split("=")[0] in completed.stderr and "usage:" in completed.stderr
     assert "    at " not in completed.stderr and completed.stdout == ""
-
-
-def test_node_is_available() -> None:
-    assert shutil.which("node") is not None
