@@ -44,11 +44,10 @@ class LocalBackendError(RuntimeError):
 class LocalBackend:
     """A running backend process: its URL, admin key, and the loopback control endpoint."""
 
-    def __init__(self, process: subprocess.Popen[bytes], url: str, admin_key: str, log: Path):
+    def __init__(self, process: subprocess.Popen[bytes], url: str, admin_key: str):
         self.process = process
         self.url = url
         self.admin_key = admin_key
-        self.log_path = log
         self._http = httpx.Client(base_url=url, timeout=10.0)
 
     def __repr__(self) -> str:  # the admin key stays out of reprs and tracebacks
@@ -68,11 +67,6 @@ class LocalBackend:
         bytes (heapUsed after a full GC with `collect_garbage`)."""
         path = "/_test/stats?gc=1" if collect_garbage else "/_test/stats"
         return self._control("GET", path, None)
-
-    def log_tail(self, lines: int = 30) -> str:
-        """The last lines the backend wrote to stderr."""
-        text = self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
-        return "\n".join(text.splitlines()[-lines:])
 
     def stop(self) -> None:
         """Stop the whole process group: SIGTERM, then SIGKILL after 5 s."""
@@ -122,7 +116,7 @@ def start_local_backend(
     backend: LocalBackend | None = None
     try:
         url = _read_ready_line(process, startup_timeout_s, log)
-        backend = LocalBackend(process, url, key, log)
+        backend = LocalBackend(process, url, key)
         yield backend
     finally:
         if backend is not None:
