@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any, Protocol
 
+from sync_client.convex_store import BATCH_SIZE
 from sync_client.errors import ConvexCallError, ConvexUnavailableError, MalformedModelError
 from sync_client.sync import (
     ModelResult,
@@ -30,8 +31,6 @@ if TYPE_CHECKING:
     from sync_client.convex_store import BatchItemResult
 
 CATALOG_LIST = "catalog"
-#: Convex arrays hold at most 8,192 items.
-MAX_CHUNK_ITEMS = 4096
 #: Measured as compact UTF-8 JSON; Convex allows 16 MiB of arguments, so this leaves room
 #: for its own encoding and the envelope.
 MAX_CHUNK_BYTES = 8 * 1024 * 1024
@@ -53,7 +52,7 @@ def encoded_size(args: Mapping[str, Any]) -> int:
 def chunk_items(
     items: Sequence[Mapping[str, Any]],
     *,
-    max_items: int = MAX_CHUNK_ITEMS,
+    max_items: int = BATCH_SIZE,
     max_bytes: int = MAX_CHUNK_BYTES,
 ) -> Iterator[range]:
     """Index ranges over `items`, each at most `max_items` long and `max_bytes` encoded
@@ -79,7 +78,7 @@ def sync_catalog(
     dry_run: bool = False,
     to_args: Callable[[Any], Mapping[str, Any]] = default_to_args,
     progress: Callable[[str], None] = silent,
-    max_items: int = MAX_CHUNK_ITEMS,
+    max_items: int = BATCH_SIZE,
     max_bytes: int = MAX_CHUNK_BYTES,
 ) -> SyncReport:
     """Fetch once, then upsert (or, with `dry_run`, plan) every listed model in chunks.

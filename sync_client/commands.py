@@ -33,8 +33,6 @@ if TYPE_CHECKING:
     from sync_client.stale import ActivationStore, Deactivation, StaleModel
     from sync_client.sync import SyncReport
 
-HISTORY_CHUNK = 4096
-
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
 EnvFileFlag = Annotated[
     Path | None, typer.Option("--env-file", metavar="PATH", help="Load this env file.")
@@ -393,6 +391,7 @@ def follow_up_sync(
 ) -> AfterSync:
     """After a finished sync: record history (not in a dry run), find stale rows, and
     deactivate them when asked (never in a dry run)."""
+    from sync_client.convex_store import BATCH_SIZE
     from sync_client.history import build_entries
     from sync_client.stale import deactivate_stale as deactivate
     from sync_client.stale import find_stale
@@ -407,10 +406,9 @@ def follow_up_sync(
     if not report.dry_run and record_history is not None:
         entries = build_entries(report.results, rows)
         try:
-            # recordSync takes at most 8,192 entries per call (a Convex array limit).
             after.history_recorded = sum(
-                record_history(entries[start : start + HISTORY_CHUNK])
-                for start in range(0, len(entries), HISTORY_CHUNK)
+                record_history(entries[start : start + BATCH_SIZE])
+                for start in range(0, len(entries), BATCH_SIZE)
             )
         except SyncModelsError as error:
             after.history_error = str(error)

@@ -28,7 +28,8 @@ SET_ACTIVE = "mutations/activation:setActive"
 RECORD_HISTORY = "mutations/history:recordSync"
 LIST_HISTORY = "queries/history:list"
 
-#: Convex arrays hold at most 8,192 items; stay under it (and far under 16 MiB per call).
+#: The most items one call sends (upsertModels, recordSync): Convex arrays hold at most 8,192;
+#: half of that also stays far under the 16 MiB a call's arguments may take.
 BATCH_SIZE = 4096
 
 _NOT_FOUND_MARKERS = ("Could not find public function", "Could not find function")
