@@ -15,11 +15,11 @@ from typing import TYPE_CHECKING, Any, Protocol
 from sync_client.convex_store import BATCH_SIZE
 from sync_client.errors import ConvexCallError, ConvexUnavailableError, MalformedModelError
 from sync_client.sync import (
-    ModelResult,
     SyncReport,
     SyncTarget,
     default_to_args,
     describe_call_error,
+    failed_result,
     map_model,
     planned_result,
     rows_by_api_id,
@@ -98,7 +98,7 @@ def sync_catalog(
         try:
             args = map_model(api_id, catalog.get(api_id), to_args)
         except MalformedModelError as error:
-            report.results.append(_failed(target, error.message))
+            report.results.append(failed_result(target, error.message))
             continue
         targets.append(target)
         mapped.append(args)
@@ -108,10 +108,6 @@ def sync_catalog(
         else:
             _apply(report, store, targets, mapped, progress, max_items, max_bytes)
     return report
-
-
-def _failed(target: SyncTarget, reason: str) -> ModelResult:
-    return ModelResult(target.api_id, target.rank, target.list_name, error=reason)
 
 
 def _apply(
@@ -154,7 +150,7 @@ def _send(
         outcomes = store.upsert_many(items)
     except ConvexCallError as error:
         if len(items) == 1:
-            report.results.append(_failed(targets[0], describe_call_error(error)))
+            report.results.append(failed_result(targets[0], describe_call_error(error)))
             return
         middle = len(items) // 2
         _send(report, store, targets[:middle], items[:middle])
@@ -168,7 +164,8 @@ def _send(
                 f"upsertModels answered for {outcome.api_identifier!r} in {target.api_id!r}'s place"
             )
         if not outcome.ok or outcome.action is None:
-            report.results.append(_failed(target, outcome.error or "rejected by upsertModels"))
+            reason = outcome.error or "rejected by upsertModels"
+            report.results.append(failed_result(target, reason))
             continue
         report.results.append(written_result(target, outcome.action, args))
 

@@ -230,7 +230,7 @@ class _Run:
                 args = self._args_for(target)
             except (MalformedModelError, _NotListed) as error:
                 self.progress(f"[{index + 1}/{len(self.targets)}] {target.api_id}: {error}")
-                self._fail(target, str(error))
+                self.report.results.append(failed_result(target, str(error)))
                 yield index, target, None
                 continue
             yield index, target, args
@@ -240,11 +240,6 @@ class _Run:
         if model is None:
             raise _NotListed(NOT_LISTED)
         return map_model(target.api_id, model, self.to_args)
-
-    def _fail(self, target: SyncTarget, reason: str) -> None:
-        self.report.results.append(
-            ModelResult(target.api_id, target.rank, target.list_name, error=reason)
-        )
 
 
 def sync_models(
@@ -285,7 +280,7 @@ def _apply(run: _Run, store: ModelStore) -> None:
         try:
             outcome = store.upsert(args)
         except ConvexCallError as error:
-            run._fail(target, describe_call_error(error))
+            report.results.append(failed_result(target, describe_call_error(error)))
             continue
         except ConvexUnavailableError as error:
             report.aborted = error
@@ -308,6 +303,11 @@ def rows_by_api_id(rows: Iterable[Mapping[str, Any]]) -> dict[str, Mapping[str, 
     for row in sorted(rows, key=lambda r: r.get("_creationTime", 0)):
         by_id.setdefault(str(row.get("apiIdentifier")), row)
     return by_id
+
+
+def failed_result(target: SyncTarget, reason: str) -> ModelResult:
+    """The result of a model that could not be synced, and why."""
+    return ModelResult(target.api_id, target.rank, target.list_name, error=reason)
 
 
 def written_result(target: SyncTarget, action: Action, args: Mapping[str, Any]) -> ModelResult:
