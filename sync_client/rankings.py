@@ -169,10 +169,9 @@ class _Token:
     def describe(self) -> str:
         if self.kind == "eof":
             return "end of file"
-        if self.kind == "string":
-            shown = self.value if len(self.value) <= 40 else self.value[:37] + "..."
-            return f"string {json.dumps(shown)}"
         shown = self.value if len(self.value) <= 40 else self.value[:37] + "..."
+        if self.kind == "string":
+            return f"string {json.dumps(shown)}"
         return f"'{shown}'" if self.kind == "punct" else f"{self.kind} {shown}"
 
 
