@@ -45,6 +45,8 @@ def test_help_lists_every_flag() -> None:
         "--config-dir",
         "--timeout",
         "--local",
+        "--deactivate-stale",
+        "--catalog",
     ):
         assert flag in result.stdout
 
