@@ -138,6 +138,17 @@ def test_subscription_sees_what_an_action_wrote(notes: LocalBackend) -> None:
         assert next(updates) == ["from an action"]
 
 
+def test_reset_reaches_open_subscriptions(notes: LocalBackend) -> None:
+    watcher = ConvexClient(notes.url)
+    with deadline(10):
+        updates = watcher.subscribe("notes:list", {})
+        assert next(updates) == []
+        ConvexClient(notes.url).mutation("notes:add", {"text": "before the reset"})
+        assert next(updates) == ["before the reset"]
+        notes.reset()
+        assert next(updates) == []
+
+
 def test_convex_error_reaches_sdk_with_data(backend: LocalBackend) -> None:
     mutations_before = backend.stats()["mutations"]
     client = admin_client(backend)

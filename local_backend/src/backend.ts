@@ -109,18 +109,21 @@ export class Backend {
     // A committed mutation writes; an action may have (through ctx.runMutation), even if it failed.
     const mayHaveWritten = outcome.type === "action" || (outcome.ok && outcome.type === "mutation");
     if (mayHaveWritten) {
-      nextTs();
       if (outcome.type === "mutation") this.mutationCount += 1;
-      this.dataGeneration += 1;
-      await this.persist();
-      for (const session of this.sessions) session.refresh();
+      await this.committed();
     }
     return outcome;
   }
 
-  /** With `--state-file`, saves the tables before the commit is acknowledged. */
-  private async persist(): Promise<void> {
+  /**
+   * After a write: a new commit ts, the tables saved (with `--state-file`) before the
+   * writer is answered, and every subscription re-run.
+   */
+  private async committed(): Promise<void> {
+    nextTs();
+    this.dataGeneration += 1;
     if (this.stateFile !== null) this.stateFile.write(await this.runner.dumpTables());
+    for (const session of this.sessions) session.refresh();
   }
 
   async stop(): Promise<void> {
@@ -230,9 +233,7 @@ export class Backend {
       await readBody(req);
       this.setFaults(noFaults());
       await this.runner.reset();
-      await this.persist();
-      this.dataGeneration += 1;
-      for (const session of this.sessions) session.refresh();
+      await this.committed();
       return sendJson(res, 200, {});
     }
     if (path === "/_test/stats" && req.method === "GET") {
