@@ -246,6 +246,14 @@ class Database:
         self._http.close()
 
 
+def wait_for_mutations(backend: LocalBackend, at_least: int, timeout_s: float = 20.0) -> None:
+    """Wait until the backend has committed `at_least` mutations in all (a running CLI is then
+    mid-run), or `timeout_s` has passed: the scenario's own checks then say what went wrong."""
+    give_up = time.monotonic() + timeout_s
+    while backend.stats()["mutations"] < at_least and time.monotonic() < give_up:
+        time.sleep(0.01)
+
+
 def normalized(rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
     """Rows without the fields that differ between equal writes, sorted by id."""
     kept = [{k: v for k, v in row.items() if k not in VOLATILE_FIELDS} for row in rows]
@@ -964,9 +972,7 @@ def test_convex_is_active_flipped_during_run(
     committed_before = convex.stats()["mutations"]
 
     running = work.start("--all", "--timeout", "5", env=settings_env(work, convex, openrouter))
-    deadline = time.monotonic() + 20
-    while convex.stats()["mutations"] == committed_before and time.monotonic() < deadline:
-        time.sleep(0.01)  # wait for the run's first upsert
+    wait_for_mutations(convex, committed_before + 1)  # the run's first upsert
     db.set_active(PAID[1], True)
     db.set_active(FREE[1], True)  # the last model of the run: its upsert comes after this
     flipped_at_ms = time.time() * 1000
@@ -1007,9 +1013,7 @@ def test_convex_backend_killed_mid_run_then_rerun(
     flags = ("--state-file", str(state))
     with start_local_backend(admin_key=DEPLOY_KEY, latency_ms=150, extra_args=flags) as backend:
         running = work.start("--all", "--timeout", "2", env=settings_env(work, backend, openrouter))
-        deadline = time.monotonic() + 20
-        while backend.stats()["mutations"] < 2 and time.monotonic() < deadline:
-            time.sleep(0.01)
+        wait_for_mutations(backend, 2)
         database = Database(backend.url, DEPLOY_KEY)
         database.set_active(PAID[0], True)
         database.close()
@@ -1059,9 +1063,7 @@ def test_convex_stops_answering_mid_run_then_rerun(
     with start_local_backend(admin_key=DEPLOY_KEY, latency_ms=100) as backend:
         env = settings_env(work, backend, openrouter)
         running = work.start("--all", "--timeout", "1", env=env)
-        deadline = time.monotonic() + 20
-        while backend.stats()["mutations"] < 2 and time.monotonic() < deadline:
-            time.sleep(0.01)
+        wait_for_mutations(backend, 2)
         backend.set_faults(latency_ms=60_000)
         stalled = running.finish(20)
         backend.set_faults(latency_ms=0)
@@ -1104,9 +1106,7 @@ def test_interrupted_with_ctrl_c_then_rerun(
     env = settings_env(work, convex, openrouter)
     committed_before = convex.stats()["mutations"]
     running = work.start("--all", "--timeout", "5", env=env)
-    deadline = time.monotonic() + 20
-    while convex.stats()["mutations"] < committed_before + 2 and time.monotonic() < deadline:
-        time.sleep(0.01)
+    wait_for_mutations(convex, committed_before + 2)
     running.process.send_signal(signal.SIGINT)
     signalled_at = time.monotonic()
     interrupted = running.finish(20)
