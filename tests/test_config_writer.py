@@ -4,23 +4,45 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import shutil
 from pathlib import Path
 
 import pytest
 
 from sync_client.config_writer import apply_update, plan_update, write_atomically
 from sync_client.errors import RankingsError
-from sync_client.rankings import read_header_comments, read_ranked_list, render_ranked_list
+from sync_client.rankings import (
+    RankedModel,
+    read_header_comments,
+    read_ranked_list,
+    render_ranked_list,
+)
 
 REPO_CONFIG = Path(__file__).resolve().parents[1] / "convex" / "config"
 TODAY = dt.date(2026, 12, 3)
 
 
+HEADER = [
+    "Top paid models on OpenRouter, by rank: `sync-models --paid` syncs these into",
+    "the aiModels table. Plain data: `sync-models rankings --paid` rewrites it.",
+    "Last updated: 2026-11-27",
+]
+PAID_IDS = ["anthropic/claude-sonnet-4.5", "deepseek/deepseek-v3.2", "minimax/minimax-m2.1"]
+
+
+def ranked(list_name: str, ids: list[str]) -> list[RankedModel]:
+    return [RankedModel(api_id, rank, list_name) for rank, api_id in enumerate(ids, start=1)]
+
+
 @pytest.fixture
 def config_dir(tmp_path: Path) -> Path:
-    for name in ("topPaidModels.ts", "topFreeModels.ts"):
-        shutil.copy(REPO_CONFIG / name, tmp_path / name)
+    """Lists of our own in the shipped form (the repository's change with every rankings run)."""
+    (tmp_path / "topPaidModels.ts").write_text(
+        render_ranked_list("TOP_PAID_MODELS", ranked("paid", PAID_IDS), HEADER), encoding="utf-8"
+    )
+    (tmp_path / "topFreeModels.ts").write_text(
+        render_ranked_list("TOP_FREE_MODELS", ranked("free", ["a/b:free"]), ["Free models."]),
+        encoding="utf-8",
+    )
     return tmp_path
 
 
@@ -55,7 +77,7 @@ def test_a_new_ranking_rewrites_list_and_date_and_keeps_the_header(config_dir: P
     assert diff.startswith(f"--- a/{path.as_posix()}\n+++ b/{path.as_posix()}\n")
     assert "-// Last updated: 2026-11-27\n+// Last updated: 2026-12-03\n" in diff
     assert '+  { apiId: "openai/gpt-4o", rank: 1 },\n' in diff
-    assert '-  { apiId: "minimax/minimax-m2.1", rank: 10 },\n' in diff
+    assert '-  { apiId: "minimax/minimax-m2.1", rank: 3 },\n' in diff
 
     assert apply_update(update) is True
     after = path.read_text(encoding="utf-8")
