@@ -13,9 +13,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sync_client.errors import ConfigError, ExitCode, SyncModelsError
+from sync_client.redaction import RevealsSecret, redact, secret_fragments
 
 if TYPE_CHECKING:
-    from sync_client.convex_store import ConvexStore, RevealsSecret
+    from sync_client.convex_store import ConvexStore
     from sync_client.settings import Settings
 
 DEFAULT_CONFIG_DIR = Path("convex/config")
@@ -32,15 +33,11 @@ class Output:
     held: list[str] | None = None
 
     def remember(self, secret: RevealsSecret | None) -> None:
-        if secret is not None and len(secret.reveal()) >= 4:
-            self.secrets.append(secret.reveal())
-            self.secrets.append(secret.reveal().rpartition("|")[2])
+        """Blank this secret out of everything printed from now on."""
+        self.secrets = sorted({*self.secrets, *secret_fragments(secret)}, key=len, reverse=True)
 
     def scrub(self, text: str) -> str:
-        for secret in sorted(self.secrets, key=len, reverse=True):
-            if len(secret) >= 4:
-                text = text.replace(secret, "***")
-        return text
+        return redact(text, self.secrets)
 
     def progress(self, message: str) -> None:
         print(self.scrub(message), file=sys.stderr, flush=True)

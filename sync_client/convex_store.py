@@ -13,10 +13,11 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from types import FrameType, TracebackType
-from typing import TYPE_CHECKING, Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlsplit
 
 from sync_client.errors import ConfigError, ConvexCallError, ConvexUnavailableError
+from sync_client.redaction import RevealsSecret, redact, secret_fragments
 
 if TYPE_CHECKING:
     from convex import ConvexClient
@@ -36,12 +37,6 @@ _NOT_FOUND_MARKERS = ("Could not find public function", "Could not find function
 # The SDK's worker gives up on a connection it never made with this bare message (seen with a
 # refused connection on a process's first client); the call did not reach any function.
 _CONNECTION_LOST = "channel closed"
-
-
-class RevealsSecret(Protocol):
-    """`settings.Secret`: hides its value except through `reveal()`."""
-
-    def reveal(self) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -85,7 +80,7 @@ class ConvexStore:
             raise ConfigError(f"not a deployment URL: {url!r}", hint="set CONVEX_URL to https://…")
         self.host = parts.netloc
         self.timeout_s = timeout_s
-        self._secrets = _secret_fragments(deploy_key)
+        self._secrets = secret_fragments(deploy_key)
         self._client: ConvexClient | None = ConvexClient(url)
         if deploy_key is not None:
             self._client.set_admin_auth(deploy_key.reveal())
@@ -228,15 +223,4 @@ class ConvexStore:
             signal.signal(signal.SIGALRM, previous)
 
     def _redact(self, text: str) -> str:
-        for fragment in self._secrets:
-            text = text.replace(fragment, "***")
-        return text
-
-
-def _secret_fragments(deploy_key: RevealsSecret | None) -> tuple[str, ...]:
-    """The key and its secret part after `|`, longest first, for scrubbing messages."""
-    if deploy_key is None:
-        return ()
-    key = deploy_key.reveal()
-    fragments = {key, key.rpartition("|")[2]}
-    return tuple(sorted((f for f in fragments if len(f) >= 8), key=len, reverse=True))
+        return redact(text, self._secrets)

@@ -40,6 +40,7 @@ from typing_extensions import TypedDict  # pydantic needs this one on Python < 3
 
 from . import __version__
 from .errors import MalformedModelError, OpenRouterError
+from .redaction import redact, secret_fragments
 from .settings import Secret
 
 RETRYABLE_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
@@ -322,10 +323,10 @@ def get_with_retries(
     timeout = timeout or DEFAULT_TIMEOUT
     started = time.monotonic()
     deadline = started + policy.deadline_s
-    secret = api_key.reveal() if api_key is not None else None
+    secrets = secret_fragments(api_key)
 
     def scrub(text: str) -> str:
-        return text.replace(secret, "***") if secret else text
+        return redact(text, secrets)
 
     def attempt(client: httpx.Client) -> bytes:
         remaining = max(deadline - time.monotonic(), 0.001)
