@@ -203,7 +203,10 @@ def push_this_project(
 
     Stand-in for `npx convex deploy -y` until the local backend accepts a push: the backend is
     stopped and started again on the same state file with this project's functions. Every
-    document survives with its fields and order; only `_id` and `_creationTime` are new.
+    document survives with its fields and order; only `_id` and `_creationTime` are new (the
+    test relies on neither). With the push path this becomes `npx convex deploy -y` run with
+    CONVEX_SELF_HOSTED_URL=backend.url and CONVEX_SELF_HOSTED_ADMIN_KEY=ADMIN_KEY, returning
+    `backend` itself.
     """
     backend.stop()
     return stack.enter_context(
@@ -215,20 +218,18 @@ def write_original_rows(backend: LocalBackend) -> None:
     """The old sync's runs and a person's edits, through the original app's own functions."""
     deployment = Deployment(backend)
     try:
-        save = "openRouterSync:saveModel"
-        for api_id in (RETIRED, CODER, SONNET, FLASH_LITE, ROUTER, PREVIEW, GROK):
-            deployment.call("mutation", save, {"model": original_view(THEN[api_id])})
-        # A second run overlapping the first inserted Grok again; a person turned that one on.
+        saved = {
+            api_id: deployment.call(
+                "mutation", "openRouterSync:saveModel", {"model": original_view(THEN[api_id])}
+            )
+            for api_id in (RETIRED, CODER, SONNET, FLASH_LITE, ROUTER, PREVIEW, GROK)
+        }
+        # A second run, overlapping the first, inserted Grok again.
         grok_again = deployment.call(
             "mutation", "openRouterSync:insertModel", {"model": original_view(THEN[GROK])}
         )
-        deployment.call("mutation", "dashboard:setActive", {"id": grok_again, "isActive": True})
-        sonnet = deployment.call(
-            "mutation", save, {"model": original_view(THEN[SONNET])}
-        )  # a rerun finds the row: it is patched, not inserted
-        deployment.call("mutation", "dashboard:setActive", {"id": sonnet, "isActive": True})
-        preview = deployment.call("mutation", save, {"model": original_view(THEN[PREVIEW])})
-        deployment.call("mutation", "dashboard:setActive", {"id": preview, "isActive": True})
+        for row_id in (saved[SONNET], saved[PREVIEW], grok_again):  # a person turned these on
+            deployment.call("mutation", "dashboard:setActive", {"id": row_id, "isActive": True})
         for row in HAND_MADE:
             deployment.call("mutation", "dashboard:addRow", row)
     finally:
@@ -347,8 +348,20 @@ def test_one_sync_converges_the_original_syncs_rows(
             "CONVEX_DEPLOY_KEY": ADMIN_KEY,
             "OPENROUTER_BASE_URL": openrouter_server.base_url,
         }
-        run = run_cli(["--all", "--json", "--config-dir", str(config_dir)], env, tmp_path)
+        sync = ["--all", "--json", "--config-dir", str(config_dir)]
+        dry_run = run_cli([*sync, "--dry-run"], env, tmp_path)
+        after_dry_run = by_id(database.rows())
+        run = run_cli(sync, env, tmp_path)
         after = by_id(database.rows())
+
+    # What the docs say to run first: it shows the corrections and writes nothing.
+    assert dry_run.returncode == 0, dry_run.stderr
+    assert after_dry_run == before
+    plan = {item["apiId"]: item for item in json.loads(dry_run.stdout)["results"]}
+    assert {"field": "inputCostPer1MTokens", "before": -1_000_000, "after": None} in plan[ROUTER][
+        "changes"
+    ]
+    assert {"field": "isFree", "before": True, "after": False} in plan[PREVIEW]["changes"]
 
     assert run.returncode == 0, run.stderr
     assert ADMIN_KEY.rpartition("|")[2] not in run.stdout + run.stderr
