@@ -353,6 +353,9 @@ def test_one_sync_converges_the_original_syncs_rows(
         after_dry_run = by_id(database.rows())
         run = run_cli(sync, env, tmp_path)
         after = by_id(database.rows())
+        # Turning a model off turns off each of its rows, the person's duplicate too.
+        deactivate = run_cli(["deactivate", GROK], env, tmp_path)
+        grok_deactivated = by_id(database.rows())[GROK]
 
     # What the docs say to run first: it shows the corrections and writes nothing.
     assert dry_run.returncode == 0, dry_run.stderr
@@ -397,3 +400,9 @@ def test_one_sync_converges_the_original_syncs_rows(
     assert after[SONNET][0]["isActive"] is True
     assert [row["isActive"] for row in after[GROK]] == [False, True]
     assert {row["description"] for row in after[GROK]} == {"Grok, today."}
+
+    assert deactivate.returncode == 0, deactivate.stderr
+    assert [without(row, "isActive") for row in grok_deactivated] == [
+        without(row, "isActive") for row in after[GROK]
+    ]
+    assert [row["isActive"] for row in grok_deactivated] == [False, False]
