@@ -344,6 +344,7 @@ def test_one_sync_converges_the_original_syncs_rows(
             "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
             "HOME": str(tmp_path),
             "LANG": "C.UTF-8",
+            "PYTHONPATH": str(REPO_ROOT),
             "CONVEX_URL": deployment.url,
             "CONVEX_DEPLOY_KEY": ADMIN_KEY,
             "OPENROUTER_BASE_URL": openrouter_server.base_url,
@@ -367,7 +368,8 @@ def test_one_sync_converges_the_original_syncs_rows(
     assert {"field": "isFree", "before": True, "after": False} in plan[PREVIEW]["changes"]
 
     assert run.returncode == 0, run.stderr
-    assert ADMIN_KEY.rpartition("|")[2] not in run.stdout + run.stderr
+    for done in (dry_run, run, deactivate):
+        assert ADMIN_KEY.rpartition("|")[2] not in done.stdout + done.stderr  # the key's secret
     report = json.loads(run.stdout)
     assert report["summary"]["updated"] == len(PAID) + len(FREE)
     assert report["summary"]["inserted"] == report["summary"]["errors"] == 0
