@@ -58,16 +58,26 @@ describe("setActive", () => {
     expect(rows.map((row) => [row.apiIdentifier, row.isActive])).toEqual([[MODEL.apiIdentifier, false]]);
   });
 
-  test("with several rows for the model, acts on the oldest, as upsertModel does", async () => {
+  test("with several rows for the model, sets each and returns the oldest", async () => {
     const t = convexTest(schema, modules);
     const [oldest, newer] = await t.run(async (ctx) => {
-      const row = { provider: "x-ai", modelName: "Grok", apiIdentifier: MODEL.apiIdentifier, isActive: false };
-      return [await ctx.db.insert("aiModels", row), await ctx.db.insert("aiModels", row)];
+      const row = { provider: "x-ai", modelName: "Grok", apiIdentifier: MODEL.apiIdentifier };
+      return [
+        await ctx.db.insert("aiModels", { ...row, isActive: false }),
+        await ctx.db.insert("aiModels", { ...row, isActive: true, modelVersion: "v2" }),
+      ];
     });
-    const result = await t.mutation(setActive, { apiIdentifier: MODEL.apiIdentifier, isActive: true });
-    expect(result._id).toBe(oldest);
-    const newerRow = await t.run(async (ctx) => await ctx.db.get("aiModels", newer));
-    expect(newerRow?.isActive).toBe(false);
+    const newerBefore = await t.run(async (ctx) => await ctx.db.get("aiModels", newer));
+    const on = await t.mutation(setActive, { apiIdentifier: MODEL.apiIdentifier, isActive: true });
+    expect(on._id).toBe(oldest);
+    expect(on.isActive).toBe(true);
+    await t.mutation(setActive, { apiIdentifier: MODEL.apiIdentifier, isActive: false });
+    const rows = await t.run(async (ctx) => await ctx.db.query("aiModels").collect());
+    expect(rows.map((row) => [row._id, row.isActive])).toEqual([
+      [oldest, false],
+      [newer, false],
+    ]);
+    expect(rows[1]).toEqual({ ...newerBefore, isActive: false });
     expect((await t.mutation(upsertModel, MODEL)).id).toBe(oldest);
   });
 });

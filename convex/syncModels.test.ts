@@ -196,25 +196,42 @@ describe("upsertModel: update", () => {
 });
 
 describe("upsertModel: several rows for one apiIdentifier", () => {
-  test("updates the oldest row, and only it", async () => {
+  test("updates every row's metadata, each keeping its isActive and modelVersion", async () => {
     const t = setup();
-    const oldest = await insertManualRow(t, { modelName: "first", isActive: true });
+    const oldest = await insertManualRow(t, {
+      modelName: "first",
+      isActive: true,
+      inputCostPer1MTokens: -1_000_000,
+      maxCompletionTokens: 5,
+    });
     vi.setSystemTime(T0 + 1);
-    const newer = await insertManualRow(t, { modelName: "second", isActive: false });
+    const newer = await insertManualRow(t, { modelName: "second", isActive: false, modelVersion: "v2" });
     vi.setSystemTime(T0 + 2);
-    const newest = await insertManualRow(t, { modelName: "third", isActive: false });
-    const newerBefore = await row(t, newer);
-    const newestBefore = await row(t, newest);
+    const newest = await insertManualRow(t, { modelName: "third", isActive: true, description: "old" });
+    const before = await rows(t);
+    vi.setSystemTime(T0 + 1_000);
 
-    const result = await t.mutation(upsertModel, fullArgs());
+    const args = fullArgs({ maxCompletionTokens: undefined });
+    const result = await t.mutation(upsertModel, args);
     expect(result).toEqual({ action: "updated", id: oldest });
-    expect(await row(t, oldest)).toMatchObject({ modelName: fullArgs().modelName, isActive: true });
-    expect(await row(t, newer)).toEqual(newerBefore);
-    expect(await row(t, newest)).toEqual(newestBefore);
+    const { apiIdentifier, ...metadata } = args;
+    for (const id of [oldest, newer, newest]) {
+      const { _id, _creationTime, isActive, modelVersion } = before.find((doc) => doc._id === id)!;
+      expect(await row(t, id)).toEqual({
+        _id,
+        _creationTime,
+        apiIdentifier,
+        isActive,
+        modelVersion,
+        ...withoutUndefined(metadata),
+        syncedFromOpenRouter: true,
+        updatedAt: T0 + 1_000,
+      });
+    }
     expect(await rows(t)).toHaveLength(3);
   });
 
-  test("picks the same row on every call", async () => {
+  test("names the oldest row on every call", async () => {
     const t = setup();
     const oldest = await insertManualRow(t);
     await insertManualRow(t);
@@ -223,6 +240,10 @@ describe("upsertModel: several rows for one apiIdentifier", () => {
     }
   });
 });
+
+function withoutUndefined<T extends Record<string, unknown>>(value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
 
 const REJECTED: [keyof UpsertModelArgs, number][] = [
   ["inputCostPer1MTokens", -1_000_000],
@@ -339,10 +360,10 @@ describe("upsertModels (batched)", () => {
     expect(batchResults.map((r) => r.apiIdentifier)).toEqual(catalog.map((m) => m.apiIdentifier));
     expect(comparable(await rows(batched))).toEqual(comparable(await rows(single)));
     const batchedRows = await rows(batched);
-    expect(batchedRows).toHaveLength(5); // the newer duplicate stays as it was
+    expect(batchedRows).toHaveLength(5); // both duplicates stay, both updated
     const synced = batchedRows.filter((doc) => doc.syncedFromOpenRouter === true);
     expect(synced.map((doc) => doc.apiIdentifier).sort()).toEqual(
-      catalog.map((m) => m.apiIdentifier).sort(),
+      [...catalog.map((m) => m.apiIdentifier), "x-ai/grok-4.1-fast"].sort(),
     );
     for (const doc of synced) {
       expect(doc.updatedAt).toBeGreaterThanOrEqual(T0 + 10_000);

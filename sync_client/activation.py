@@ -88,17 +88,31 @@ def set_models_active(
     if max_cost_per_1m is not None and max_cost_per_1m < 0:
         raise ConfigError(f"--max-cost-per-1m must be 0 or more, got {max_cost_per_1m:g}")
     ids = _unique(api_ids)
-    rows = rows_by_api_id(store.list_models())
+    stored = store.list_models()
+    rows = rows_by_api_id(stored)
     unknown = [api_id for api_id in ids if api_id not in rows]
     if unknown:
         raise UnknownModelError(unknown)
-    return [_set_one(store, api_id, rows[api_id], active, max_cost_per_1m, force) for api_id in ids]
+    flags = _active_flags(stored)
+    return [
+        _set_one(store, api_id, rows[api_id], flags[api_id], active, max_cost_per_1m, force)
+        for api_id in ids
+    ]
+
+
+def _active_flags(rows: Sequence[Mapping[str, Any]]) -> dict[str, set[bool]]:
+    """Each id's `isActive` values: one, or two when an old deployment's duplicates disagree."""
+    flags: dict[str, set[bool]] = {}
+    for row in rows:
+        flags.setdefault(str(row.get("apiIdentifier")), set()).add(bool(row.get("isActive")))
+    return flags
 
 
 def _set_one(
     store: ActivationStore,
     api_id: str,
     row: Mapping[str, Any],
+    flags: set[bool],
     active: bool,
     max_cost_per_1m: float | None,
     force: bool,
@@ -116,7 +130,7 @@ def _set_one(
         if problem is not None and not force:
             return result("refused", problem + " (use --force to activate anyway)")
     forced = None if problem is None else f"forced: {problem}"
-    if bool(row.get("isActive")) == active:
+    if flags == {active}:  # every row of the model (setActive sets them all)
         return result("unchanged", f"already {'active' if active else 'inactive'}")
     try:
         store.set_active(api_id, active)

@@ -30,7 +30,7 @@ def build_entries(
     """recordSync entries for the models a sync wrote, with values read back from `rows`.
 
     `results` are `sync.ModelResult`s; failed or unwritten ones (and dry-run plans) are skipped.
-    With duplicate rows for an id the oldest one counts (the one upsertModel updates).
+    With duplicate rows for an id the oldest one counts (the one upsertModel's result names).
     """
     by_id = rows_by_api_id(rows)
     entries: list[dict[str, Any]] = []

@@ -298,7 +298,7 @@ def _plan(run: _Run, store: ModelStore) -> None:
 
 
 def rows_by_api_id(rows: Iterable[Mapping[str, Any]]) -> dict[str, Mapping[str, Any]]:
-    """Stored rows by id; with duplicates, the oldest (the one `upsertModel` updates)."""
+    """Stored rows by id; with duplicates, the oldest (the one `upsertModel`'s result names)."""
     by_id: dict[str, Mapping[str, Any]] = {}
     for row in sorted(rows, key=lambda r: r.get("_creationTime", 0)):
         by_id.setdefault(str(row.get("apiIdentifier")), row)

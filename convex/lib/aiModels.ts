@@ -36,29 +36,25 @@ export function compareOldestFirst(
 }
 
 /**
- * The row that stands for `apiIdentifier`: the oldest one, should an old
- * deployment hold several.
+ * Every row for `apiIdentifier`, oldest first. There is one, unless an old deployment
+ * inserted the model twice (the original sync could).
  */
-export async function findModel(
+export async function findModelRows(
   db: DatabaseReader,
   apiIdentifier: string,
-): Promise<Doc<"aiModels"> | null> {
+): Promise<Doc<"aiModels">[]> {
   const rows = await db
     .query("aiModels")
     .withIndex("by_api_identifier", (q) => q.eq("apiIdentifier", apiIdentifier))
     .collect();
-  if (rows.length === 0) {
-    return null;
-  }
-  return rows.reduce((oldest, row) =>
-    compareOldestFirst(row, oldest) < 0 ? row : oldest,
-  );
+  return rows.sort(compareOldestFirst);
 }
 
 /**
- * Validates `args`, then inserts the model (inactive) or updates its metadata.
- * Throws a `ConvexError` naming the field before writing anything if a value
- * is rejected.
+ * Validates `args`, then inserts the model (inactive) or updates its metadata, on
+ * every row the model has (each keeps its own `isActive`; the result names the
+ * oldest). Throws a `ConvexError` naming the field before writing anything if a
+ * value is rejected.
  */
 export async function upsertModelRow(
   db: DatabaseWriter,
@@ -84,10 +80,14 @@ export async function upsertModelRow(
     syncedFromOpenRouter: true,
     updatedAt: Date.now(),
   };
-  const existing = await findModel(db, args.apiIdentifier);
-  if (existing !== null) {
-    await db.patch("aiModels", existing._id, metadata);
-    return { action: "updated", id: existing._id };
+  // Duplicates get the same metadata, so none keeps a price the sync has corrected;
+  // none is deleted (its isActive, or another table, may point at it).
+  const existing = await findModelRows(db, args.apiIdentifier);
+  if (existing.length > 0) {
+    for (const row of existing) {
+      await db.patch("aiModels", row._id, metadata);
+    }
+    return { action: "updated", id: existing[0]._id };
   }
   const id = await db.insert("aiModels", {
     ...withoutUndefined(metadata),

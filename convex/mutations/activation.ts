@@ -1,22 +1,25 @@
 import { v } from "convex/values";
 import { internalMutation } from "../_generated/server";
-import { findModel } from "../lib/aiModels";
+import { findModelRows } from "../lib/aiModels";
 import { fail, notFound } from "../lib/errors";
 import { aiModelDoc } from "../lib/validators";
 
 /**
- * Turns a model on or off for the app. Only `isActive` changes. Throws a
- * `ConvexError` (code NOT_FOUND) when no row has `apiIdentifier`.
+ * Turns a model on or off for the app: `isActive` on every row it has (one, unless
+ * an old deployment holds duplicates), nothing else. Returns the oldest row. Throws
+ * a `ConvexError` (code NOT_FOUND) when no row has `apiIdentifier`.
  */
 export const setActive = internalMutation({
   args: { apiIdentifier: v.string(), isActive: v.boolean() },
   returns: aiModelDoc,
   handler: async (ctx, { apiIdentifier, isActive }) => {
-    const model = await findModel(ctx.db, apiIdentifier);
-    if (model === null) {
+    const rows = await findModelRows(ctx.db, apiIdentifier);
+    if (rows.length === 0) {
       return fail(notFound(apiIdentifier));
     }
-    await ctx.db.patch("aiModels", model._id, { isActive });
-    return (await ctx.db.get("aiModels", model._id))!;
+    for (const row of rows) {
+      await ctx.db.patch("aiModels", row._id, { isActive });
+    }
+    return (await ctx.db.get("aiModels", rows[0]._id))!;
   },
 });
