@@ -24,6 +24,7 @@ header, the User-Agent and that exactly one GET reached the server. Any path oth
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import socket
@@ -78,6 +79,17 @@ def load_snapshot(name: str | Path) -> dict[str, Any]:
     """A snapshot's parsed JSON (`{"data": [...]}`)."""
     loaded: dict[str, Any] = json.loads(snapshot_path(name).read_bytes())
     return loaded
+
+
+def describe_snapshot(name: str | Path) -> str:
+    """One line for a generated report saying which data it ran on: the snapshot's path
+    (relative to the repository when inside it), its model count and the start of its sha256."""
+    path = snapshot_path(name)
+    body = path.read_bytes()
+    repo = FIXTURES_DIR.parents[2]
+    shown = path.relative_to(repo) if path.is_relative_to(repo) else path
+    count = len(json.loads(body)["data"])
+    return f"`{shown}` ({count} models, sha256 {hashlib.sha256(body).hexdigest()[:12]})"
 
 
 def openrouter_error_body(status: int, message: str) -> dict[str, Any]:
