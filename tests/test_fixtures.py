@@ -15,12 +15,14 @@ from types import ModuleType
 from typing import Any
 
 import pytest
-from support.openrouter_fixtures import NO_EXTRA_SNAPSHOTS
+from support.openrouter_fixtures import NO_EXTRA_SNAPSHOTS, every_snapshot
 from support.openrouter_server import (
+    EXTRA_SNAPSHOTS_ENV_VAR,
     FIXTURES_DIR,
     SNAPSHOTS,
     extra_snapshots,
     load_snapshot,
+    snapshot_path,
 )
 
 SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "build_openrouter_fixtures.py"
@@ -166,3 +168,24 @@ def test_stored_descriptions_are_generated_text_only() -> None:
             allowed = words | set(re.findall(r"[A-Za-z]+", model["id"]))
             for word in re.findall(r"[A-Za-z]+", model["description"]):
                 assert any(known.startswith(word) for known in allowed), (model["id"], word)
+
+
+def test_extra_snapshots_are_the_named_folders_captures(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    capture = tmp_path / "models-2099-01-01.json"
+    capture.write_text(json.dumps(SOURCE))
+    (tmp_path / "notes.json").write_text("{}")
+    monkeypatch.setenv(EXTRA_SNAPSHOTS_ENV_VAR, str(tmp_path))
+
+    assert extra_snapshots() == [capture]
+    cases = every_snapshot()
+    own_ids = [name.removesuffix(".json") for name in SNAPSHOTS]
+    assert [case.id for case in cases] == [*own_ids, "extra-models-2099-01-01"]
+    assert snapshot_path(cases[2].values[0]) == capture
+    assert snapshot_path("models-2025-12-02") == FIXTURES_DIR / "models-2025-12-02.json"
+
+    monkeypatch.setenv(EXTRA_SNAPSHOTS_ENV_VAR, str(tmp_path / "absent"))
+    [*own, skipped] = every_snapshot()
+    assert [case.id for case in own] == own_ids
+    assert skipped.marks[0].kwargs["reason"] == f"no models-*.json in {tmp_path / 'absent'}"
