@@ -15,7 +15,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-from _common import REPO_ROOT, command_line, load_section, machine
+from _common import REPO_ROOT, SNAPSHOT, command_line, load_section, machine
+from support.openrouter_server import describe_snapshot
 
 BENCHMARKS = (
     "bench_sync.py",
@@ -44,10 +45,13 @@ python3 -m venv .venv && .venv/bin/pip install -e '.[dev]' && npm ci   # once
 ```
 
 The benchmarks use the local backend (`local_backend/`, started on a free port; latency is
-its `--latency-ms` fault) and a loopback OpenRouter serving the snapshots in
-`../shared/fixtures/openrouter/` (override with `SYNC_MODELS_FIXTURES_DIR`). Each figure and
-its baseline are measured in the same run, so ratios hold even on a busy machine; absolute
-times depend on the machine and on what else runs on it.
+its `--latency-ms` fault) and a loopback OpenRouter serving the project's own copy of
+OpenRouter's models list (see tests/fixtures/openrouter/README.md); larger catalogs are
+generated from it in code. Each figure and its baseline are measured in the same run, so
+ratios hold even on a busy machine; absolute times depend on the machine and on what else
+runs on it.
+
+Data: {data}
 
 """
 
@@ -71,7 +75,9 @@ def main() -> None:
             sections.append(load_section(out))
 
     today = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
-    document = INTRO.format(command=command_line(), date=today, machine=machine())
+    document = INTRO.format(
+        command=command_line(), date=today, machine=machine(), data=describe_snapshot(SNAPSHOT)
+    )
     document += "\n".join(section.markdown() for section in sections)
     options.output.parent.mkdir(parents=True, exist_ok=True)
     options.output.write_text(document)

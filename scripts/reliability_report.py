@@ -26,11 +26,17 @@ from pathlib import Path
 from typing import Any
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO_ROOT / "tests"))  # the matrix's data is named by its support code
+
+from support.openrouter_server import describe_snapshot  # noqa: E402
+from support.reliability import MATRIX_SNAPSHOT  # noqa: E402
+
 MATRIX = "tests/test_reliability.py"
 LOG_ENV_VAR = "SYNC_MODELS_RELIABILITY_LOG"
 GROUP_ORDER = ("OpenRouter", "Convex", "Input", "Security")
 GROUP_INTROS = {
-    "OpenRouter": "A loopback OpenRouter serving a real snapshot, with injected faults.",
+    "OpenRouter": "A loopback OpenRouter serving the real models list (see Data), with injected "
+    "faults.",
     "Convex": "The local Convex backend (`local_backend/`) and its fault modes.",
     "Input": "Ranked-list files, environment and flags a user gets wrong.",
     "Security": "Visibility of the Convex functions, transport rules, secrets, the parser.",
@@ -120,6 +126,8 @@ def render(
         f"- Machine: {platform.platform()}, {os.cpu_count()} CPUs, "
         f"Python {platform.python_version()}, Node {tool_version('node', '--version')}",
         f"- Command: `{' '.join(shown)}` (with `{LOG_ENV_VAR}` set)",
+        f"- Data: {describe_snapshot(MATRIX_SNAPSHOT)}, the project's own copy of OpenRouter's "
+        "models list (tests/fixtures/openrouter/README.md)",
         f"- Result: {counts['passed']} of {len(verdicts)} scenarios passed, "
         f"{counts['failed']} failed, {counts['skipped']} skipped; pytest exit code {exit_code}; "
         f"{seconds:.0f} s in all",

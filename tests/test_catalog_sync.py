@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 from support.local_backend import LocalBackend
+from support.openrouter_fixtures import every_snapshot
 from support.openrouter_server import OpenRouterServer, load_snapshot
 from typer.testing import CliRunner
 
@@ -244,7 +245,6 @@ def cli_env(
     monkeypatch: pytest.MonkeyPatch,
 ) -> dict[str, str]:
     monkeypatch.chdir(tmp_path)
-    openrouter_server.serve_snapshot(NEW_SNAPSHOT)
     return {
         "CONVEX_URL": backend.url,
         "CONVEX_DEPLOY_KEY": backend.admin_key,
@@ -252,10 +252,15 @@ def cli_env(
     }
 
 
+@pytest.mark.parametrize("snapshot", every_snapshot())
 def test_cli_catalog_json_syncs_every_listed_model_inactive(
-    backend: LocalBackend, cli_env: dict[str, str]
+    backend: LocalBackend,
+    openrouter_server: OpenRouterServer,
+    cli_env: dict[str, str],
+    snapshot: str | Path,
 ) -> None:
-    listed = [model["id"] for model in load_snapshot(NEW_SNAPSHOT)["data"]]
+    openrouter_server.serve_snapshot(snapshot)
+    listed = [model["id"] for model in load_snapshot(snapshot)["data"]]
 
     dry = runner.invoke(app, ["--catalog", "--dry-run", "--json"], env=cli_env)
     assert dry.exit_code == 0, dry.output

@@ -5,12 +5,14 @@ from __future__ import annotations
 import math
 import re
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from support.openrouter_server import SNAPSHOTS, load_snapshot, snapshot_path
+from support.openrouter_fixtures import every_snapshot
+from support.openrouter_server import load_snapshot, snapshot_path
 
 from sync_client.mapping import UpsertArgs, is_free, price_per_million, slugify, to_upsert_args
 from sync_client.openrouter import OpenRouterModel, Pricing, parse_catalog
@@ -213,8 +215,8 @@ def test_id_without_slash_is_its_own_provider() -> None:
     assert to_upsert_args(model(id="solo"))["provider"] == "solo"
 
 
-@pytest.mark.parametrize("snapshot", SNAPSHOTS)
-def test_every_snapshot_model_maps_cleanly(snapshot: str) -> None:
+@pytest.mark.parametrize("snapshot", every_snapshot())
+def test_every_snapshot_model_maps_cleanly(snapshot: str | Path) -> None:
     raw_models = load_snapshot(snapshot)["data"]
     catalog = parse_catalog(snapshot_path(snapshot).read_bytes())
     free_count = 0
@@ -245,7 +247,7 @@ def test_every_snapshot_model_maps_cleanly(snapshot: str) -> None:
         assert args.get("maxCompletionTokens") == raw["top_provider"].get("max_completion_tokens")
         assert args["openRouterCreatedAt"] == raw["created"] * 1000
     assert free_count > 0
-    # The router sentinel is present in both snapshots and never becomes a cost.
+    # The router sentinel is in every snapshot and never becomes a cost.
     auto = catalog.get("openrouter/auto")
     assert auto is not None
     assert "inputCostPer1MTokens" not in to_upsert_args(auto)

@@ -5,10 +5,12 @@ from __future__ import annotations
 import email.utils
 import json
 import time
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from support.openrouter_fixtures import every_snapshot
 from support.openrouter_server import (
     SNAPSHOTS,
     CutBody,
@@ -65,9 +67,9 @@ def fetch_error(server: OpenRouterServer | str, **kwargs: Any) -> OpenRouterErro
 # --- the happy path --------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("snapshot", SNAPSHOTS)
+@pytest.mark.parametrize("snapshot", every_snapshot())
 def test_fetches_a_real_snapshot_with_exactly_one_get(
-    openrouter_server: OpenRouterServer, snapshot: str
+    openrouter_server: OpenRouterServer, snapshot: str | Path
 ) -> None:
     openrouter_server.serve_snapshot(snapshot)
     catalog = fetch(openrouter_server)

@@ -41,10 +41,14 @@ from support.openrouter_server import (
     load_snapshot,
     unused_loopback_url,
 )
-from support.reliability import ScenarioRecord, scenario_fixture  # noqa: F401  (a fixture)
+from support.reliability import (  # noqa: F401  (scenario_fixture is a fixture)
+    MATRIX_SNAPSHOT,
+    ScenarioRecord,
+    scenario_fixture,
+)
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-SNAPSHOT = "models-2025-12-02.json"
+SNAPSHOT = MATRIX_SNAPSHOT
 PAID = ["anthropic/claude-sonnet-4.5", "x-ai/grok-code-fast-1", "openrouter/auto"]
 FREE = ["qwen/qwen3-coder:free", "google/gemma-3-27b-it:free"]
 ALL_IDS = PAID + FREE  # the order `--all` syncs them in

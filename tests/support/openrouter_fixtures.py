@@ -3,10 +3,34 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
-from support.openrouter_server import OpenRouterServer
+from support.openrouter_server import (
+    EXTRA_SNAPSHOTS_ENV_VAR,
+    SNAPSHOTS,
+    OpenRouterServer,
+    extra_snapshots,
+    extra_snapshots_dir,
+)
+
+NO_EXTRA_SNAPSHOTS = (
+    f"no extra OpenRouter snapshots: set {EXTRA_SNAPSHOTS_ENV_VAR} to a folder of "
+    "models-*.json (or put them in ../shared/fixtures/openrouter beside the repository)"
+)
+
+
+def every_snapshot() -> list[Any]:
+    """Parameters for a snapshot-wide test: the project's snapshots (by file name), then
+    each extra one (by Path, id `extra-<stem>`), or one skipped case saying why there are none."""
+    params: list[Any] = [pytest.param(name, id=name.removesuffix(".json")) for name in SNAPSHOTS]
+    extras = extra_snapshots()
+    if not extras:
+        folder = extra_snapshots_dir()
+        reason = NO_EXTRA_SNAPSHOTS if folder is None else f"no models-*.json in {folder}"
+        return [*params, pytest.param(None, id="extra", marks=pytest.mark.skip(reason=reason))]
+    return [*params, *(pytest.param(path, id=f"extra-{path.stem}") for path in extras)]
 
 
 @pytest.fixture

@@ -24,6 +24,7 @@ header, the User-Agent and that exactly one GET reached the server. Any path oth
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import socket
@@ -38,32 +39,57 @@ from pathlib import Path
 from typing import Any
 
 MODELS_PATH = "/api/v1/models"
-FIXTURES_ENV_VAR = "SYNC_MODELS_FIXTURES_DIR"
+FIXTURES_DIR = Path(__file__).resolve().parents[1] / "fixtures" / "openrouter"
 SNAPSHOTS = ("models-2025-05-23.json", "models-2025-12-02.json")
+EXTRA_SNAPSHOTS_ENV_VAR = "SYNC_MODELS_FIXTURES_DIR"
 
 
-def fixtures_dir() -> Path:
-    """The OpenRouter snapshots: `$SYNC_MODELS_FIXTURES_DIR`, else `../shared/fixtures/openrouter`
-    next to the repository."""
-    override = os.environ.get(FIXTURES_ENV_VAR)
+def extra_snapshots_dir() -> Path | None:
+    """Where more snapshots may live (optional): `$SYNC_MODELS_FIXTURES_DIR`, else
+    `../shared/fixtures/openrouter` beside the repository, if it exists.
+
+    The only place the tests look outside the repository.
+    """
+    override = os.environ.get(EXTRA_SNAPSHOTS_ENV_VAR)
     if override:
         return Path(override)
-    return Path(__file__).resolve().parents[2].parent / "shared" / "fixtures" / "openrouter"
+    beside = FIXTURES_DIR.parents[2].parent / "shared" / "fixtures" / "openrouter"
+    return beside if beside.is_dir() else None
 
 
-def snapshot_path(name: str) -> Path:
-    """Path of a snapshot by file name (`models-2025-12-02.json`) or stem (`models-2025-12-02`)."""
-    file_name = name if name.endswith(".json") else f"{name}.json"
-    path = fixtures_dir() / file_name
+def extra_snapshots() -> list[Path]:
+    """The `models-*.json` files of `extra_snapshots_dir()`, sorted; none without it."""
+    folder = extra_snapshots_dir()
+    return sorted(folder.glob("models-*.json")) if folder is not None else []
+
+
+def snapshot_path(name: str | Path) -> Path:
+    """A snapshot of the project's own (tests/fixtures/openrouter) by file name
+    (`models-2025-12-02.json`) or stem (`models-2025-12-02`); a Path is taken as it is."""
+    if isinstance(name, Path):
+        path = name
+    else:
+        path = FIXTURES_DIR / (name if name.endswith(".json") else f"{name}.json")
     if not path.is_file():
-        raise FileNotFoundError(f"no OpenRouter snapshot {path} (set {FIXTURES_ENV_VAR}?)")
+        raise FileNotFoundError(f"no OpenRouter snapshot {path}")
     return path
 
 
-def load_snapshot(name: str) -> dict[str, Any]:
+def load_snapshot(name: str | Path) -> dict[str, Any]:
     """A snapshot's parsed JSON (`{"data": [...]}`)."""
     loaded: dict[str, Any] = json.loads(snapshot_path(name).read_bytes())
     return loaded
+
+
+def describe_snapshot(name: str | Path) -> str:
+    """One line for a generated report saying which data it ran on: the snapshot's path
+    (relative to the repository when inside it), its model count and the start of its sha256."""
+    path = snapshot_path(name)
+    body = path.read_bytes()
+    repo = FIXTURES_DIR.parents[2]
+    shown = path.relative_to(repo) if path.is_relative_to(repo) else path
+    count = len(json.loads(body)["data"])
+    return f"`{shown}` ({count} models, sha256 {hashlib.sha256(body).hexdigest()[:12]})"
 
 
 def openrouter_error_body(status: int, message: str) -> dict[str, Any]:
@@ -229,8 +255,8 @@ class OpenRouterServer:
 
     # what to serve
 
-    def serve_snapshot(self, name: str) -> OpenRouterServer:
-        """Serve a snapshot from the shared fixtures (by file name or stem) by default."""
+    def serve_snapshot(self, name: str | Path) -> OpenRouterServer:
+        """Serve a snapshot (as `snapshot_path` finds it) by default."""
         body = snapshot_path(name).read_bytes()
         return self.serve_body(body)
 

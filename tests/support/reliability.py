@@ -20,6 +20,8 @@ from pathlib import Path
 import pytest
 
 LOG_ENV_VAR = "SYNC_MODELS_RELIABILITY_LOG"
+# The OpenRouter models list every scenario is served (one of the project's own snapshots).
+MATRIX_SNAPSHOT = "models-2025-12-02.json"
 
 
 @dataclass
