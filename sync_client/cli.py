@@ -34,13 +34,24 @@ if TYPE_CHECKING:
 app = typer.Typer(
     name="sync-models",
     help="Sync ranked OpenRouter models into a Convex aiModels table.",
-    add_completion=False,
     invoke_without_command=True,
     pretty_exceptions_enable=False,
     pretty_exceptions_show_locals=False,
     rich_markup_mode=None,
     subcommand_metavar="[COMMAND]",
 )
+
+def _show_version(value: bool) -> None:
+    if value:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            number = version("sync-models")
+        except PackageNotFoundError:  # run from a checkout that was never installed
+            from sync_client import __version__ as number
+        print(f"sync-models {number}")
+        raise typer.Exit()
+
 
 @dataclass(frozen=True)
 class SyncOptions:
@@ -123,6 +134,16 @@ def sync_command(
         typer.Option(
             "--catalog",
             help="Sync every model OpenRouter lists (batched), not a ranked list.",
+        ),
+    ] = False,
+    _version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            callback=_show_version,
+            is_eager=True,
+            expose_value=False,
+            help="Print the version and exit.",
         ),
     ] = False,
 ) -> None:
