@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from sync_client.api import DEFAULT_CONFIG_DIR, DEFAULT_TIMEOUT_S
 from sync_client.errors import ConfigError, ExitCode, SyncModelsError
 from sync_client.redaction import RevealsSecret, redact, secret_fragments
 
@@ -19,8 +20,7 @@ if TYPE_CHECKING:
     from sync_client.convex_store import ConvexStore
     from sync_client.settings import Settings
 
-DEFAULT_CONFIG_DIR = Path("convex/config")
-DEFAULT_TIMEOUT_S = 30.0
+__all__ = ["DEFAULT_CONFIG_DIR", "DEFAULT_TIMEOUT_S", "Output", "load_cli_settings", "open_store"]
 
 
 @dataclass
