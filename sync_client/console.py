@@ -50,7 +50,11 @@ class Output:
         sys.stdout.flush()
 
     def document(self, document: dict[str, Any]) -> None:
-        self.data(json.dumps(document, ensure_ascii=False, indent=2) + "\n")
+        """Print one `--json` document (whole-number fields as integers, see json_numbers)."""
+        from sync_client.json_numbers import with_whole_numbers
+
+        text = json.dumps(with_whole_numbers(document), ensure_ascii=False, indent=2)
+        self.data(text + "\n")
 
     def error(self, error: SyncModelsError) -> None:
         """One `error:` (+ `hint:`) line on stderr, or the error document under `--json`."""
