@@ -345,6 +345,52 @@ def _run_activation(
     return exit_code(results)
 
 
+# --- doctor -----------------------------------------------------------------------------------
+
+
+def doctor_command(
+    config_dir: ConfigDirFlag = DEFAULT_CONFIG_DIR,
+    json_output: JsonFlag = False,
+    env_file: EnvFileFlag = None,
+    prod: ProdFlag = False,
+    timeout_s: TimeoutFlag = DEFAULT_TIMEOUT_S,
+) -> None:
+    """Check the setup a sync needs (settings, ranked lists, OpenRouter, Convex, functions);
+    writes nothing."""
+    from sync_client.doctor import (
+        DoctorOptions,
+        doctor_document,
+        exit_code,
+        render_check,
+        run_doctor,
+    )
+
+    def body(output: Output) -> int:
+        _remember_secrets(output, env_file, prod)
+        options = DoctorOptions(
+            env_file=env_file, prod=prod, config_dir=config_dir, timeout_s=timeout_s
+        )
+        on_check = None if output.json_mode else (lambda c: output.data(render_check(c)))
+        checks = run_doctor(options, on_check)
+        if output.json_mode:
+            output.document(doctor_document(checks))
+        return exit_code(checks)
+
+    _guarded(json_output, body)
+
+
+def _remember_secrets(output: Output, env_file: Path | None, prod: bool) -> None:
+    """Scrub the secrets of the settings from all output, if the settings can be read."""
+    from sync_client.settings import load_settings
+
+    try:
+        settings = load_settings(env_file=env_file, prod=prod, require_convex=False)
+    except SyncModelsError:
+        return  # the settings check reports why
+    output.remember(settings.deploy_key)
+    output.remember(settings.openrouter_api_key)
+
+
 def register(app: typer.Typer) -> None:
     """Add the subcommands to the `sync-models` app."""
     app.command("rankings")(rankings_command)
@@ -352,6 +398,7 @@ def register(app: typer.Typer) -> None:
     app.command("status")(status_command)
     app.command("activate")(activate_command)
     app.command("deactivate")(deactivate_command)
+    app.command("doctor")(doctor_command)
 
 
 # --- after a sync -----------------------------------------------------------------------------

@@ -136,7 +136,7 @@ def test_the_library_loads_without_typer() -> None:
     probe = (
         "import sys\n"
         "import sync_client.api, sync_client.sync, sync_client.catalog_sync\n"
-        "import sync_client.after_sync\n"
+        "import sync_client.after_sync, sync_client.doctor\n"
         "print('typer' in sys.modules, 'click' in sys.modules)\n"
     )
     result = subprocess.run(

@@ -57,3 +57,4 @@ def test_the_completion_script_completes_flags_and_commands() -> None:
 
     assert complete("sync-models --dry") == ["--dry-run"]
     assert complete("sync-models sta") == ["status"]
+    assert complete("sync-models doc") == ["doctor"]
