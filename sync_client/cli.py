@@ -222,6 +222,7 @@ def run_sync(options: SyncOptions, output: Output) -> int:
     import dataclasses
 
     from sync_client.api import sync
+    from sync_client.progress_bar import progress_bar
     from sync_client.settings import Secret
 
     chosen_list(options, "free")  # flag conflicts are usage errors, whatever the settings
@@ -241,7 +242,11 @@ def run_sync(options: SyncOptions, output: Output) -> int:
             settings = dataclasses.replace(
                 settings, convex_url=backend.url, deploy_key=Secret(backend.admin_key.reveal())
             )
-        result = sync(settings, request, progress=output.progress)
+        with progress_bar() as bar:
+            on_step = None if bar is None else bar.step
+            result = sync(settings, request, progress=output.progress, on_step=on_step)
+            if bar is not None and result.report.aborted is None:
+                bar.finish()
         rows: list[dict[str, object]] | None = None
         if backend is not None and result.report.aborted is None:
             with open_store(backend.url, backend.admin_key, options.timeout_s) as store:

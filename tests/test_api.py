@@ -144,3 +144,15 @@ def test_the_library_loads_without_typer() -> None:
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout == "False False\n"
+
+
+def test_a_catalog_sync_reports_its_chunks_as_steps(settings: Settings, config_dir: Path) -> None:
+    steps: list[Step] = []
+    result = sync(settings, SyncOptions(lists="catalog", timeout_s=30), on_step=steps.append)
+    written = result.report.inserted
+    assert written > 300 and result.report.list_synced == "catalog"
+    assert [(s.done, s.current, s.line) for s in steps] == [
+        (0, "chunk 1/1", f"[1/1] upserting {steps[0].total} models")
+    ]
+    assert steps[0].total == written + result.report.errors
+    assert len(rows(settings)) == written
