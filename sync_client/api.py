@@ -34,10 +34,6 @@ SyncList = Literal["free", "paid", "all", "catalog"]
 SYNC_LISTS: tuple[SyncList, ...] = ("free", "paid", "all", "catalog")
 
 
-def _quiet(_message: str) -> None:
-    return None
-
-
 @dataclass(frozen=True)
 class SyncOptions:
     """What to sync and how.
@@ -60,10 +56,7 @@ class SyncOptions:
         if isinstance(self.models, str):
             raise ConfigError("models must be a tuple of ids, not one string")
         if self.lists == "catalog" and self.models:
-            raise ConfigError(
-                "--catalog syncs every listed model; it takes no --free, --paid, --all or --model",
-                hint="drop the list flags, or drop --catalog",
-            )
+            raise ConfigError("the catalog sync takes every listed model; it takes no models")
         if self.lists is None and not self.models:
             raise ConfigError("nothing to sync: give a list or at least one model id")
         if not self.timeout_s > 0:
@@ -126,7 +119,7 @@ def sync(
     settings: Settings,
     options: SyncOptions | None = None,
     *,
-    progress: Callable[[str], None] = _quiet,
+    progress: Callable[[str], None] | None = None,
     on_step: StepCallback | None = None,
 ) -> SyncResult:
     """Sync into the deployment `settings` names; raises `SyncModelsError` for what stops a run
@@ -137,9 +130,10 @@ def sync(
     """
     from sync_client.convex_store import ConvexStore
     from sync_client.rankings import load_rankings
-    from sync_client.sync import build_targets
+    from sync_client.sync import build_targets, silent
 
     options = options or SyncOptions()
+    progress = progress or silent
     url, key = settings.convex_url, settings.deploy_key
     if url is None or key is None:
         raise ConfigError(

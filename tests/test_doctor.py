@@ -71,7 +71,9 @@ class Doctor:
 def contents(backend: LocalBackend) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """Every aiModels and modelHistory row, system fields included."""
     with ConvexStore(backend.url, Secret(backend.admin_key), timeout_s=10) as store:
-        return store.list_models(), store.call("query", LIST_HISTORY, {"limit": 8192})
+        history = store.call("query", LIST_HISTORY, {"limit": 8192})
+        assert isinstance(history, list)
+        return store.list_models(), history
 
 
 @pytest.fixture

@@ -129,6 +129,7 @@ def test_no_json_document_holds_a_whole_float_outside_a_price(env: Any) -> None:
     run("deactivate", "deactivate", SONNET)
     run("rankings", "rankings", "--paid", "--top", "1", "--dry-run", *config_flag)
     run("doctor", "doctor", *config_flag)
+    run("local", "--local", "--free", *config_flag)
 
     sonnet_update = next(
         r for r in documents["dry-run"]["results"] if r["apiId"] == SONNET and r["changes"]
