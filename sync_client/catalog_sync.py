@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 from sync_client.convex_store import BATCH_SIZE
 from sync_client.errors import ConvexCallError, ConvexUnavailableError, MalformedModelError
 from sync_client.sync import (
+    Step,
+    StepCallback,
     SyncReport,
     SyncTarget,
     default_to_args,
@@ -24,6 +26,7 @@ from sync_client.sync import (
     planned_result,
     rows_by_api_id,
     silent,
+    step_printer,
     written_result,
 )
 
@@ -80,6 +83,7 @@ def sync_catalog(
     progress: Callable[[str], None] = silent,
     max_items: int = BATCH_SIZE,
     max_bytes: int = MAX_CHUNK_BYTES,
+    on_step: StepCallback | None = None,
 ) -> SyncReport:
     """Fetch once, then upsert (or, with `dry_run`, plan) every listed model in chunks.
 
@@ -106,7 +110,8 @@ def sync_catalog(
         if dry_run:
             _plan(report, store, targets, mapped, progress)
         else:
-            _apply(report, store, targets, mapped, progress, max_items, max_bytes)
+            step = on_step or step_printer(progress)
+            _apply(report, store, targets, mapped, step, max_items, max_bytes)
     return report
 
 
@@ -115,13 +120,14 @@ def _apply(
     store: BatchStore,
     targets: Sequence[SyncTarget],
     mapped: Sequence[Mapping[str, Any]],
-    progress: Callable[[str], None],
+    on_step: StepCallback,
     max_items: int,
     max_bytes: int,
 ) -> None:
     chunks = list(chunk_items(mapped, max_items=max_items, max_bytes=max_bytes))
     for number, indexes in enumerate(chunks, 1):
-        progress(f"[{number}/{len(chunks)}] upserting {len(indexes)} models")
+        line = f"[{number}/{len(chunks)}] upserting {len(indexes)} models"
+        on_step(Step(indexes.start, len(mapped), f"chunk {number}/{len(chunks)}", line))
         try:
             _send(report, store, [targets[i] for i in indexes], [mapped[i] for i in indexes])
         except ConvexUnavailableError as error:

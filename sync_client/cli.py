@@ -8,11 +8,11 @@ a command runs. Running without a subcommand is the sync itself, so that later s
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -25,22 +25,38 @@ from sync_client.console import (
     open_store,
     run_guarded,
 )
-from sync_client.errors import ConfigError, ExitCode, SyncModelsError
+from sync_client.errors import ConfigError, ExitCode
 
 if TYPE_CHECKING:
-    from sync_client.commands import AfterSync
-    from sync_client.sync import ModelStore, SyncReport
+    from sync_client.after_sync import AfterSync
+    from sync_client.api import SyncList
+    from sync_client.api import SyncOptions as LibraryOptions
+    from sync_client.local import LocalBackendHandle
+    from sync_client.settings import ListChoice
+    from sync_client.sync import SyncReport
 
 app = typer.Typer(
     name="sync-models",
     help="Sync ranked OpenRouter models into a Convex aiModels table.",
-    add_completion=False,
     invoke_without_command=True,
     pretty_exceptions_enable=False,
     pretty_exceptions_show_locals=False,
     rich_markup_mode=None,
     subcommand_metavar="[COMMAND]",
 )
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            number = version("sync-models")
+        except PackageNotFoundError:  # run from a checkout that was never installed
+            from sync_client import __version__ as number
+        print(f"sync-models {number}")
+        raise typer.Exit()
+
 
 @dataclass(frozen=True)
 class SyncOptions:
@@ -125,6 +141,16 @@ def sync_command(
             help="Sync every model OpenRouter lists (batched), not a ranked list.",
         ),
     ] = False,
+    _version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            callback=_show_version,
+            is_eager=True,
+            expose_value=False,
+            help="Print the version and exit.",
+        ),
+    ] = False,
 ) -> None:
     """Sync ranked OpenRouter models into the Convex aiModels table.
 
@@ -152,17 +178,14 @@ def sync_command(
     raise typer.Exit(run_guarded(output, lambda: run_sync(options, output)))
 
 
-def chosen_list(options: SyncOptions, default: str) -> str | None:
+def chosen_list(options: SyncOptions, default: SyncList) -> SyncList | None:
     """The list flag given, the default when neither a flag nor `--model` is, else None."""
-    flags = [
-        name
-        for name, given in (
-            ("free", options.free),
-            ("paid", options.paid),
-            ("all", options.all_lists),
-        )
-        if given
-    ]
+    given: tuple[tuple[SyncList, bool], ...] = (
+        ("free", options.free),
+        ("paid", options.paid),
+        ("all", options.all_lists),
+    )
+    flags = [name for name, on in given if on]
     if options.catalog and (flags or options.models):
         raise ConfigError(
             "--catalog syncs every listed model; it takes no --free, --paid, --all or --model",
@@ -180,156 +203,61 @@ def chosen_list(options: SyncOptions, default: str) -> str | None:
     return None if options.models else default
 
 
+def library_options(options: SyncOptions, default_list: ListChoice) -> LibraryOptions:
+    """The flags as the library's options (the default list from the settings)."""
+    from sync_client.api import SyncOptions as LibraryOptions
+
+    return LibraryOptions(
+        lists=chosen_list(options, default_list),
+        models=options.models,
+        dry_run=options.dry_run,
+        deactivate_stale=options.deactivate_stale,
+        config_dir=options.config_dir,
+        timeout_s=options.timeout_s,
+    )
+
+
 def run_sync(options: SyncOptions, output: Output) -> int:
     """The sync command's body; returns the exit code."""
-    from sync_client.rankings import load_rankings
-    from sync_client.settings import parse_list_choice
-    from sync_client.sync import build_targets
+    import dataclasses
+
+    from sync_client.api import sync
+    from sync_client.progress_bar import progress_bar
+    from sync_client.settings import Secret
 
     chosen_list(options, "free")  # flag conflicts are usage errors, whatever the settings
     settings = load_cli_settings(
         output, options.env_file, options.prod, require_convex=not options.local
     )
-    choice = chosen_list(options, settings.default_list)
-    ranked = (
-        []
-        if choice in (None, "catalog")
-        else load_rankings(options.config_dir, parse_list_choice(choice))
-    )
-    targets = build_targets(ranked, options.models)
-    if choice is None:
-        label = "--model"
-    elif options.models:
-        label = f"{choice} + --model"
-    else:
-        label = choice
-
-    fetched: list[Any] = []
-
-    def fetch() -> Any:
-        import httpx
-
-        from sync_client.openrouter import fetch_catalog
-
-        catalog = fetch_catalog(
-            settings.openrouter_base_url,
-            api_key=settings.openrouter_api_key,
-            timeout=httpx.Timeout(options.timeout_s),
-            log=output.progress,
-        )
-        fetched.append(catalog)
-        return catalog
-
-    local_context: AbstractContextManager[Any] = nullcontext()
+    request = library_options(options, settings.default_list)
+    local_context: AbstractContextManager[LocalBackendHandle | None] = nullcontext()
     if options.local:
         from sync_client.local import run_local_backend
 
         output.progress("starting the local backend")
         local_context = run_local_backend()
     with local_context as backend:
-        url = backend.url if backend is not None else settings.convex_url
-        key = backend.admin_key if backend is not None else settings.deploy_key
-        assert url is not None
-        output.remember(key)
-
-        def open_deployment() -> AbstractContextManager[ModelStore]:
-            return open_store(url, key, options.timeout_s)
-
-        report = _sync(targets, fetch, open_deployment, label, options, output)
-        rows = None
-        after = None
-        if report.aborted is None:
-            with open_store(url, key, options.timeout_s) as store:
-                after = _follow_up(report, store, targets, choice, fetched, options, output)
-                if backend is not None:
-                    rows = store.list_models()
-    _render(report, rows, output, after)
-    if after is not None and not after.ok:
-        return max(report.exit_code, int(ExitCode.PARTIAL))
-    return report.exit_code
-
-
-def _follow_up(
-    report: SyncReport,
-    store: Any,
-    targets: Sequence[Any],
-    choice: str | None,
-    fetched: list[Any],
-    options: SyncOptions,
-    output: Output,
-) -> AfterSync:
-    """History, the stale report and `--deactivate-stale` (see sync_client.commands)."""
-    from sync_client.commands import follow_up_sync
-
-    return follow_up_sync(
-        report,
-        store,
-        record_history=store.record_history,
-        listed_ids=_listed_ids(choice, targets, fetched, options.config_dir, output),
-        list_label="catalog" if choice == "catalog" else "paid or free",
-        catalog_ids=set(fetched[0].ids()) if fetched else None,
-        deactivate_stale=options.deactivate_stale,
-    )
-
-
-def _listed_ids(
-    choice: str | None,
-    targets: Sequence[Any],
-    fetched: list[Any],
-    config_dir: Path,
-    output: Output,
-) -> set[str] | None:
-    """The ids a synced row must be among not to be stale, or None to judge by OpenRouter alone.
-
-    A list sync compares with BOTH ranked lists (and the `--model` ids): after `--free`, a
-    model of the paid list is still in use, not stale.
-    """
-    if choice == "catalog":
-        return set(fetched[0].ids()) if fetched else None
-    if choice is None:
-        return None
-    from sync_client.rankings import load_rankings
-
-    try:
-        ranked = load_rankings(config_dir, "all")
-    except SyncModelsError as error:
-        output.progress(f"warning: stale models judged by OpenRouter alone: {error}")
-        return None
-    return {model.api_id for model in ranked} | {target.api_id for target in targets}
-
-
-def _sync(
-    targets: Sequence[Any],
-    fetch: Callable[[], Any],
-    open_deployment: Callable[[], AbstractContextManager[ModelStore]],
-    label: str,
-    options: SyncOptions,
-    output: Output,
-) -> SyncReport:
-    from sync_client.sync import sync_models
-
-    if options.catalog:
-        from sync_client.catalog_sync import sync_catalog
-
-        return sync_catalog(
-            fetch_catalog=fetch,
-            open_store=open_deployment,  # type: ignore[arg-type]  # ConvexStore is both stores
-            dry_run=options.dry_run,
-            progress=output.progress,
-        )
-    return sync_models(
-        targets,
-        fetch_catalog=fetch,
-        open_store=open_deployment,
-        list_synced=label,
-        dry_run=options.dry_run,
-        progress=output.progress,
-    )
+        if backend is not None:
+            output.remember(backend.admin_key)
+            settings = dataclasses.replace(
+                settings, convex_url=backend.url, deploy_key=Secret(backend.admin_key.reveal())
+            )
+        with progress_bar() as bar:
+            on_step = None if bar is None else bar.step
+            result = sync(settings, request, progress=output.progress, on_step=on_step)
+            if bar is not None and result.report.aborted is None:
+                bar.finish()
+        rows: list[dict[str, object]] | None = None
+        if backend is not None and result.report.aborted is None:
+            with open_store(backend.url, backend.admin_key, options.timeout_s) as store:
+                rows = store.list_models()
+    _render(result.report, rows, output, result.after)
+    return result.exit_code
 
 
 def _render(
     report: SyncReport,
-    rows: list[dict[str, Any]] | None,
+    rows: list[dict[str, object]] | None,
     output: Output,
     after: AfterSync | None = None,
 ) -> None:

@@ -1,5 +1,5 @@
 """The subcommands beside the sync — `rankings`, `history`, `status`, `activate`, `deactivate` —
-and what runs after a sync (history, stale report, `--deactivate-stale`).
+and how what ran after a sync (sync_client.after_sync) is rendered.
 
 `register(app)` adds the commands to cli.py's Typer app; each body runs under `run_guarded`,
 so failures become one `error:` line (or a JSON error document) and an exit code.
@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from collections.abc import Callable, Collection
+from collections.abc import Callable
 from contextlib import AbstractContextManager
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from sync_client.after_sync import AfterSync
 from sync_client.console import (
     DEFAULT_CONFIG_DIR,
     DEFAULT_TIMEOUT_S,
@@ -30,8 +30,6 @@ from sync_client.errors import ConfigError, ExitCode, SyncModelsError
 if TYPE_CHECKING:
     from sync_client.convex_store import ConvexStore
     from sync_client.settings import Settings
-    from sync_client.stale import ActivationStore, Deactivation, StaleModel
-    from sync_client.sync import SyncReport
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
 EnvFileFlag = Annotated[
@@ -347,6 +345,52 @@ def _run_activation(
     return exit_code(results)
 
 
+# --- doctor -----------------------------------------------------------------------------------
+
+
+def doctor_command(
+    config_dir: ConfigDirFlag = DEFAULT_CONFIG_DIR,
+    json_output: JsonFlag = False,
+    env_file: EnvFileFlag = None,
+    prod: ProdFlag = False,
+    timeout_s: TimeoutFlag = DEFAULT_TIMEOUT_S,
+) -> None:
+    """Check the setup a sync needs (settings, ranked lists, OpenRouter, Convex, functions);
+    writes nothing."""
+    from sync_client.doctor import (
+        DoctorOptions,
+        doctor_document,
+        exit_code,
+        render_check,
+        run_doctor,
+    )
+
+    def body(output: Output) -> int:
+        _remember_secrets(output, env_file, prod)
+        options = DoctorOptions(
+            env_file=env_file, prod=prod, config_dir=config_dir, timeout_s=timeout_s
+        )
+        on_check = None if output.json_mode else (lambda c: output.data(render_check(c)))
+        checks = run_doctor(options, on_check)
+        if output.json_mode:
+            output.document(doctor_document(checks))
+        return exit_code(checks)
+
+    _guarded(json_output, body)
+
+
+def _remember_secrets(output: Output, env_file: Path | None, prod: bool) -> None:
+    """Scrub the secrets of the settings from all output, if the settings can be read."""
+    from sync_client.settings import load_settings
+
+    try:
+        settings = load_settings(env_file=env_file, prod=prod, require_convex=False)
+    except SyncModelsError:
+        return  # the settings check reports why
+    output.remember(settings.deploy_key)
+    output.remember(settings.openrouter_api_key)
+
+
 def register(app: typer.Typer) -> None:
     """Add the subcommands to the `sync-models` app."""
     app.command("rankings")(rankings_command)
@@ -354,73 +398,10 @@ def register(app: typer.Typer) -> None:
     app.command("status")(status_command)
     app.command("activate")(activate_command)
     app.command("deactivate")(deactivate_command)
+    app.command("doctor")(doctor_command)
 
 
 # --- after a sync -----------------------------------------------------------------------------
-
-
-@dataclass
-class AfterSync:
-    """What ran after a sync: history recorded, stale models found (and deactivated)."""
-
-    history_recorded: int | None = None
-    history_error: str | None = None
-    stale_error: str | None = None
-    stale: list[StaleModel] = field(default_factory=list)
-    deactivated: list[Deactivation] = field(default_factory=list)
-    deactivate_requested: bool = False
-
-    @property
-    def ok(self) -> bool:
-        return (
-            self.history_error is None
-            and self.stale_error is None
-            and all(outcome.ok for outcome in self.deactivated)
-        )
-
-
-def follow_up_sync(
-    report: SyncReport,
-    store: ActivationStore,
-    *,
-    record_history: Callable[[list[dict[str, Any]]], int] | None,
-    listed_ids: Collection[str] | None,
-    list_label: str,
-    catalog_ids: Collection[str] | None,
-    deactivate_stale: bool,
-) -> AfterSync:
-    """After a finished sync: record history (not in a dry run), find stale rows, and
-    deactivate them when asked (never in a dry run)."""
-    from sync_client.convex_store import BATCH_SIZE
-    from sync_client.history import build_entries
-    from sync_client.stale import deactivate_stale as deactivate
-    from sync_client.stale import find_stale
-
-    after = AfterSync(deactivate_requested=deactivate_stale)
-    # The sync itself is done: a failure here is kept and reported, never raised.
-    try:
-        rows = store.list_models(synced_only=True)
-    except SyncModelsError as error:
-        after.stale_error = after.history_error = str(error)
-        return after
-    if not report.dry_run and record_history is not None:
-        entries = build_entries(report.results, rows)
-        try:
-            after.history_recorded = sum(
-                record_history(entries[start : start + BATCH_SIZE])
-                for start in range(0, len(entries), BATCH_SIZE)
-            )
-        except SyncModelsError as error:
-            after.history_error = str(error)
-    after.stale = find_stale(
-        rows, listed_ids=listed_ids, list_label=list_label, catalog_ids=catalog_ids
-    )
-    if deactivate_stale and not report.dry_run:
-        try:
-            after.deactivated = deactivate(store, after.stale)
-        except SyncModelsError as error:
-            after.stale_error = f"--deactivate-stale stopped: {error}"
-    return after
 
 
 def render_after_sync(after: AfterSync, dry_run: bool) -> tuple[str, str]:

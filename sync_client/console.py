@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from sync_client.api import DEFAULT_CONFIG_DIR, DEFAULT_TIMEOUT_S
 from sync_client.errors import ConfigError, ExitCode, SyncModelsError
 from sync_client.redaction import RevealsSecret, redact, secret_fragments
 
@@ -19,8 +20,7 @@ if TYPE_CHECKING:
     from sync_client.convex_store import ConvexStore
     from sync_client.settings import Settings
 
-DEFAULT_CONFIG_DIR = Path("convex/config")
-DEFAULT_TIMEOUT_S = 30.0
+__all__ = ["DEFAULT_CONFIG_DIR", "DEFAULT_TIMEOUT_S", "Output", "load_cli_settings", "open_store"]
 
 
 @dataclass
@@ -50,7 +50,11 @@ class Output:
         sys.stdout.flush()
 
     def document(self, document: dict[str, Any]) -> None:
-        self.data(json.dumps(document, ensure_ascii=False, indent=2) + "\n")
+        """Print one `--json` document (whole-number fields as integers, see json_numbers)."""
+        from sync_client.json_numbers import with_whole_numbers
+
+        text = json.dumps(with_whole_numbers(document), ensure_ascii=False, indent=2)
+        self.data(text + "\n")
 
     def error(self, error: SyncModelsError) -> None:
         """One `error:` (+ `hint:`) line on stderr, or the error document under `--json`."""

@@ -156,6 +156,12 @@ class ConvexStore:
             args["limit"] = limit
         return list(self._call("query", LIST_HISTORY, args))
 
+    def call(
+        self, kind: Literal["query", "mutation"], name: str, args: Mapping[str, Any]
+    ) -> object:
+        """Any function, under the same deadline and error mapping (`doctor`'s probes)."""
+        return self._call(kind, name, dict(args))
+
     # --- machinery --------------------------------------------------------------------------
 
     def _mutation(self, name: str, args: dict[str, Any]) -> Any:

@@ -22,6 +22,7 @@ from sync_client.rankings import api_id_problem
 
 if TYPE_CHECKING:
     from sync_client.convex_store import UpsertOutcome
+    from sync_client.rankings import RankedModel
 
 Action = Literal["inserted", "updated"]
 PlannedAction = Literal["insert", "update", "unchanged"]
@@ -143,7 +144,7 @@ class SyncReport:
         return ExitCode.PARTIAL if self.errors else ExitCode.OK
 
 
-def build_targets(ranked: Iterable[Any], extra_ids: Iterable[str] = ()) -> list[SyncTarget]:
+def build_targets(ranked: Iterable[RankedModel], extra_ids: Iterable[str] = ()) -> list[SyncTarget]:
     """Ranked models in the order given, then `--model` ids not already among them (once each)."""
     targets = [SyncTarget(model.api_id, model.rank, model.list_name) for model in ranked]
     seen = {target.api_id for target in targets}
@@ -214,6 +215,25 @@ def silent(_message: str) -> None:
     return None
 
 
+@dataclass(frozen=True)
+class Step:
+    """A run's writes so far: `done` of `total` finished, `current` (a model, a chunk) next.
+    `line` is the plain progress line for it, which is all a caller without a bar shows."""
+
+    done: int
+    total: int
+    current: str
+    line: str
+
+
+StepCallback = Callable[[Step], None]
+
+
+def step_printer(progress: Callable[[str], None]) -> StepCallback:
+    """Report each step as its plain line."""
+    return lambda step: progress(step.line)
+
+
 @dataclass
 class _Run:
     targets: Sequence[SyncTarget]
@@ -221,6 +241,7 @@ class _Run:
     to_args: Callable[[Any], Mapping[str, Any]]
     progress: Callable[[str], None]
     report: SyncReport
+    on_step: StepCallback
 
     def mapped(self) -> Iterator[tuple[int, SyncTarget, Mapping[str, Any] | None]]:
         """Each target with its upsert args; a model that cannot be synced yields None after
@@ -251,17 +272,19 @@ def sync_models(
     dry_run: bool = False,
     to_args: Callable[[Any], Mapping[str, Any]] = default_to_args,
     progress: Callable[[str], None] = silent,
+    on_step: StepCallback | None = None,
 ) -> SyncReport:
     """Fetch once, then upsert (or, with `dry_run`, plan) each target in order.
 
     An OpenRouter failure propagates before the store is opened, so nothing is written.
     A model's own failure is recorded and the run goes on; `ConvexUnavailableError` stops
-    the run and is kept in `report.aborted` with what was done so far.
+    the run and is kept in `report.aborted` with what was done so far. Each upsert is
+    announced to `on_step` (default: its line to `progress`).
     """
     progress("fetching the OpenRouter catalog")
     catalog = fetch_catalog()
     report = SyncReport(list_synced=list_synced, dry_run=dry_run)
-    run = _Run(targets, catalog, to_args, progress, report)
+    run = _Run(targets, catalog, to_args, progress, report, on_step or step_printer(progress))
     with open_store() as store:
         if dry_run:
             _plan(run, store)
@@ -276,7 +299,9 @@ def _apply(run: _Run, store: ModelStore) -> None:
     for index, target, args in run.mapped():
         if args is None:
             continue
-        run.progress(f"[{index + 1}/{count}] upserting {target.api_id}")
+        run.on_step(
+            Step(index, count, target.api_id, f"[{index + 1}/{count}] upserting {target.api_id}")
+        )
         try:
             outcome = store.upsert(args)
         except ConvexCallError as error:

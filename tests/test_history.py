@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from support.local_backend import LocalBackend
 
-from sync_client.commands import AfterSync, follow_up_sync
+from sync_client.after_sync import AfterSync, follow_up_sync
 from sync_client.convex_store import ConvexStore
 from sync_client.history import build_entries, history_document, render_history
 from sync_client.settings import Secret

@@ -1,0 +1,221 @@
+"""The whole sync as one typed call: fetch → map → write → history and stale → report.
+
+The CLI maps its flags to `SyncOptions` and renders the `SyncResult`; a script or a
+notebook calls the same function without Typer:
+
+    from sync_client.api import SyncOptions, sync
+    from sync_client.settings import load_settings
+
+    result = sync(load_settings(), SyncOptions(lists="free"))
+
+Heavy modules (the SDK, httpx, pydantic) load when `sync` runs, not on import.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal
+
+from sync_client.errors import ConfigError, ExitCode, SyncModelsError
+
+if TYPE_CHECKING:
+    from sync_client.after_sync import AfterSync
+    from sync_client.convex_store import ConvexStore
+    from sync_client.openrouter import Catalog
+    from sync_client.settings import Settings
+    from sync_client.sync import StepCallback, SyncReport, SyncTarget
+
+DEFAULT_CONFIG_DIR = Path("convex/config")
+DEFAULT_TIMEOUT_S = 30.0
+
+SyncList = Literal["free", "paid", "all", "catalog"]
+SYNC_LISTS: tuple[SyncList, ...] = ("free", "paid", "all", "catalog")
+
+
+@dataclass(frozen=True)
+class SyncOptions:
+    """What to sync and how.
+
+    `lists`: a ranked list (`free`, `paid`, `all` = paid then free), `catalog` (every model
+    OpenRouter lists, batched) or None (only `models`). `models` are extra OpenRouter ids.
+    """
+
+    lists: SyncList | None = "free"
+    models: tuple[str, ...] = ()
+    dry_run: bool = False
+    deactivate_stale: bool = False
+    config_dir: Path = DEFAULT_CONFIG_DIR
+    #: Deadline of each Convex call; connect/read timeout of each OpenRouter request.
+    timeout_s: float = DEFAULT_TIMEOUT_S
+
+    def __post_init__(self) -> None:
+        if self.lists is not None and self.lists not in SYNC_LISTS:
+            raise ConfigError(f"unknown list {self.lists!r}", hint="free, paid, all or catalog")
+        if isinstance(self.models, str):
+            raise ConfigError("models must be a tuple of ids, not one string")
+        if self.lists == "catalog" and self.models:
+            raise ConfigError("the catalog sync takes every listed model; it takes no models")
+        if self.lists is None and not self.models:
+            raise ConfigError("nothing to sync: give a list or at least one model id")
+        if not self.timeout_s > 0:
+            raise ConfigError(f"the timeout must be positive, got {self.timeout_s!r}")
+
+    @property
+    def label(self) -> str:
+        """What the report calls the run: `free`, `free + --model`, `--model`, `catalog`."""
+        if self.lists is None:
+            return "--model"
+        return f"{self.lists} + --model" if self.models else self.lists
+
+
+@dataclass(frozen=True)
+class SyncResult:
+    """A finished (or early-stopped) sync and what ran after it.
+
+    `after` is None when the run stopped early (Convex became unreachable).
+    """
+
+    report: SyncReport
+    after: AfterSync | None
+
+    @property
+    def exit_code(self) -> int:
+        """The CLI's exit code for this outcome: 0 ok, 1 something failed, 3 Convex lost."""
+        if self.after is not None and not self.after.ok:
+            return max(self.report.exit_code, int(ExitCode.PARTIAL))
+        return self.report.exit_code
+
+    @property
+    def ok(self) -> bool:
+        return self.exit_code == ExitCode.OK
+
+
+class _CatalogOnce:
+    """Fetches OpenRouter's list when the sync asks for it, and keeps it for the stale check."""
+
+    def __init__(self, settings: Settings, timeout_s: float, log: Callable[[str], None]) -> None:
+        self._settings = settings
+        self._timeout_s = timeout_s
+        self._log = log
+        self.catalog: Catalog | None = None
+
+    def __call__(self) -> Catalog:
+        import httpx
+
+        from sync_client.openrouter import fetch_catalog
+
+        self.catalog = fetch_catalog(
+            self._settings.openrouter_base_url,
+            api_key=self._settings.openrouter_api_key,
+            timeout=httpx.Timeout(self._timeout_s),
+            log=self._log,
+        )
+        return self.catalog
+
+
+def sync(
+    settings: Settings,
+    options: SyncOptions | None = None,
+    *,
+    progress: Callable[[str], None] | None = None,
+    on_step: StepCallback | None = None,
+) -> SyncResult:
+    """Sync into the deployment `settings` names; raises `SyncModelsError` for what stops a run
+    before it writes (configuration, ranked lists, OpenRouter).
+
+    `progress` receives one-line diagnostics (retries, warnings); `on_step` each write as it
+    starts (by default its line goes to `progress`).
+    """
+    from sync_client.convex_store import ConvexStore
+    from sync_client.rankings import load_rankings
+    from sync_client.sync import build_targets, silent
+
+    options = options or SyncOptions()
+    progress = progress or silent
+    url, key = settings.convex_url, settings.deploy_key
+    if url is None or key is None:
+        raise ConfigError(
+            "a sync needs CONVEX_URL and CONVEX_DEPLOY_KEY",
+            hint="set both in .env.local (or the environment), or name an env file",
+        )
+    lists = options.lists
+    ranked = [] if lists is None or lists == "catalog" else load_rankings(options.config_dir, lists)
+    targets = build_targets(ranked, options.models)
+    fetch = _CatalogOnce(settings, options.timeout_s, progress)
+
+    def open_deployment() -> ConvexStore:
+        return ConvexStore(url, key, options.timeout_s)
+
+    if options.lists == "catalog":
+        from sync_client.catalog_sync import sync_catalog
+
+        report = sync_catalog(
+            fetch_catalog=fetch,
+            open_store=open_deployment,
+            dry_run=options.dry_run,
+            progress=progress,
+            on_step=on_step,
+        )
+    else:
+        from sync_client.sync import sync_models
+
+        report = sync_models(
+            targets,
+            fetch_catalog=fetch,
+            open_store=open_deployment,
+            list_synced=options.label,
+            dry_run=options.dry_run,
+            progress=progress,
+            on_step=on_step,
+        )
+    if report.aborted is not None:
+        return SyncResult(report, None)
+    with open_deployment() as store:
+        after = _follow_up(report, store, targets, fetch.catalog, options, progress)
+    return SyncResult(report, after)
+
+
+def _follow_up(
+    report: SyncReport,
+    store: ConvexStore,
+    targets: list[SyncTarget],
+    catalog: Catalog | None,
+    options: SyncOptions,
+    progress: Callable[[str], None],
+) -> AfterSync:
+    from sync_client.after_sync import follow_up_sync
+
+    catalog_ids = None if catalog is None else set(catalog.ids())
+    return follow_up_sync(
+        report,
+        store,
+        record_history=store.record_history,
+        listed_ids=catalog_ids
+        if options.lists == "catalog"
+        else _listed_ids(targets, options, progress),
+        list_label="catalog" if options.lists == "catalog" else "paid or free",
+        catalog_ids=catalog_ids,
+        deactivate_stale=options.deactivate_stale,
+    )
+
+
+def _listed_ids(
+    targets: list[SyncTarget], options: SyncOptions, progress: Callable[[str], None]
+) -> set[str] | None:
+    """The ids a synced row must be among not to be stale, or None to judge by OpenRouter alone.
+
+    A list sync compares with BOTH ranked lists (and the `--model` ids): after `--free`, a
+    model of the paid list is still in use, not stale.
+    """
+    if options.lists is None:
+        return None
+    from sync_client.rankings import load_rankings
+
+    try:
+        ranked = load_rankings(options.config_dir, "all")
+    except SyncModelsError as error:
+        progress(f"warning: stale models judged by OpenRouter alone: {error}")
+        return None
+    return {model.api_id for model in ranked} | {target.api_id for target in targets}
