@@ -6,8 +6,8 @@
 - convex: the deployment answers and accepts the deploy key within the deadline;
 - functions: each function a sync calls is deployed and takes the arguments it sends.
 
-Nothing is written: every probe is a read, an empty batch, or a call its own checks reject
-before writing (a mutation that throws writes nothing in Convex).
+Nothing is written: every probe is a read, an empty batch, or a call that its arguments
+validator refuses before the function runs (a mutation that throws writes nothing in Convex).
 """
 
 from __future__ import annotations
@@ -36,8 +36,11 @@ if TYPE_CHECKING:
 Status = Literal["ok", "warn", "fail", "skipped"]
 CHECK_NAMES = ("settings", "ranked-lists", "openrouter", "convex", "functions")
 DEPLOY_HINT = "deploy the functions with `npx convex deploy` (see the README, The Convex side)"
-#: An id no model has: setActive answers NOT_FOUND, upsertModel rejects its cost first.
+#: An id no model has: setActive answers NOT_FOUND.
 PROBE_ID = "sync-models-doctor/probe-no-such-model"
+#: A field no version of upsertModel takes: its validator refuses the call before it runs,
+#: naming this field only once every field of the contract has passed.
+PROBE_FIELD = "syncModelsDoctorProbe"
 _MISSING_MARKER = "Could not find"
 _MAX_LISTED = 5
 
@@ -237,9 +240,14 @@ class _FunctionProbe:
     kind: Literal["query", "mutation"]
     path: str
     args: dict[str, object]
-    #: The answer of a deployed, compatible function: a result, or the ConvexError code its
-    #: own checks raise for these args.
-    expect: Callable[[object], bool] | str
+    #: The answer of a deployed, compatible function: a result, the ConvexError code its own
+    #: checks raise for these args, or a refusal by its validator naming `_RefusesField`.
+    expect: Callable[[object], bool] | str | _RefusesField
+
+
+@dataclass(frozen=True)
+class _RefusesField:
+    field: str
 
 
 def _probes() -> list[_FunctionProbe]:
@@ -252,7 +260,9 @@ def _probes() -> list[_FunctionProbe]:
         UPSERT_MODELS,
     )
 
-    # Every field upsertModel takes, with a negative cost its own checks reject before writing.
+    # Every field upsertModel takes, valid, plus one it does not: the arguments validator
+    # refuses the call before the function runs, even on a version without this project's
+    # own checks (a deployment of the original app, say).
     upsert_args: dict[str, object] = {
         "apiIdentifier": PROBE_ID,
         "modelName": "probe",
@@ -260,14 +270,17 @@ def _probes() -> list[_FunctionProbe]:
         "slug": "probe",
         "contextWindow": 1,
         "isFree": False,
-        "inputCostPer1MTokens": -1,
+        "inputCostPer1MTokens": 1,
         "outputCostPer1MTokens": 0,
         "maxCompletionTokens": 1,
         "description": "probe",
         "openRouterCreatedAt": 0,
+        PROBE_FIELD: True,
     }
     return [
-        _FunctionProbe("upsertModel", "mutation", UPSERT_MODEL, upsert_args, "INVALID_ARGUMENT"),
+        _FunctionProbe(
+            "upsertModel", "mutation", UPSERT_MODEL, upsert_args, _RefusesField(PROBE_FIELD)
+        ),
         _FunctionProbe(
             "upsertModels",
             "mutation",
@@ -306,11 +319,17 @@ def _probe(store: ConvexStore, function: _FunctionProbe) -> str | None:
         code = error.data.get("code") if isinstance(error.data, Mapping) else None
         if isinstance(function.expect, str) and code == function.expect:
             return None
+        if isinstance(function.expect, _RefusesField) and f"`{function.expect.field}`" in (
+            error.message
+        ):
+            return None
         return f"incompatible ({error.message[:120]})"
     except ConvexUnavailableError as error:
         if _is_missing(error):
             return "not deployed"
         raise
+    if isinstance(function.expect, _RefusesField):
+        return f"incompatible (accepted a call with the unknown field {function.expect.field})"
     if isinstance(function.expect, str):
         return f"incompatible (accepted a call it should refuse with {function.expect})"
     return None if function.expect(value) else "incompatible (an unexpected result)"
