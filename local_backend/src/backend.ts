@@ -29,6 +29,9 @@ const MAX_BODY_BYTES = 64 * 1024 * 1024;
 const SYSTEM_API_SPEC = "_system/cli/modules:apiSpec";
 const SYSTEM_CLOUD_URL = "_system/cli/convexUrl:cloudUrl";
 const VERSION = "local-backend-0.1.0";
+const CANONICAL_URLS = "/api/v1/get_canonical_urls";
+const FUNCTION_LOGS = "/api/stream_function_logs";
+const LOG_POLL_MS = 10_000;
 
 export class Backend {
   faults: FaultSettings;
@@ -171,13 +174,27 @@ export class Backend {
     await sleep(this.faults.latencyMs);
     if (req.method === "GET" && path === "/version") return sendText(res, 200, VERSION);
     if (req.method === "GET" && path === "/instance_name") return sendText(res, 200, "local-backend");
-    if (req.method !== "POST") return sendJson(res, 404, { code: "NotFound", message: `No route for ${req.method} ${path}` });
+    const isGet = req.method === "GET" && (path === CANONICAL_URLS || path === FUNCTION_LOGS);
+    if (req.method !== "POST" && !isGet) {
+      return sendJson(res, 404, { code: "NotFound", message: `No route for ${req.method} ${path}` });
+    }
 
     const auth = this.authorize(req.headers.authorization);
     if (auth === "invalid") {
       return sendJson(res, 401, { code: "BadAdminKey", message: "The provided admin key was invalid for this instance" });
     }
     const isAdmin = auth === "admin";
+    if (isGet) {
+      // `npx convex dev` asks where clients should connect; there is no separate site
+      // origin (no HTTP actions), so both are this server.
+      if (!isAdmin) return sendJson(res, 401, { code: "BadAdminKey", message: "Needs the admin key" });
+      if (path === CANONICAL_URLS) return sendJson(res, 200, { convexCloudUrl: this.url, convexSiteUrl: this.url });
+      // `npx convex dev` tails function logs. Function output goes to this process's
+      // stderr instead, so the long poll always ends empty (after a while, not in a busy loop).
+      const cursor = Number(new URL(req.url ?? "/", "http://localhost").searchParams.get("cursor") ?? 0) || 0;
+      await longPoll(LOG_POLL_MS, res);
+      return sendJson(res, 200, { entries: [], newCursor: cursor });
+    }
     if (path === "/api/check_admin_key") {
       return isAdmin ? sendJson(res, 200, {}) : sendJson(res, 401, { code: "BadAdminKey", message: "Not an admin key" });
     }
@@ -307,6 +324,14 @@ function runPath(path: string): string {
   const parts = path.slice("/api/run/".length).split("/").filter(Boolean).map(decodeURIComponent);
   const exportName = parts.pop() ?? "default";
   return `${parts.join("/")}:${exportName}`;
+}
+
+/** Waits `ms`, or less if the client hangs up; never keeps the process alive. */
+function longPoll(ms: number, res: ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    setTimeout(resolve, ms).unref();
+    res.once("close", resolve);
+  });
 }
 
 function readBody(req: IncomingMessage): Promise<Buffer> {
