@@ -81,6 +81,19 @@ def query(backend: LocalBackend, path: str) -> dict[str, Any]:
     return answer
 
 
+def module_hashes(backend: LocalBackend) -> list[dict[str, Any]]:
+    """What the CLI reads before a push: the deployed modules and their hashes."""
+    response = httpx.post(
+        f"{backend.url}/api/get_config_hashes",
+        json={},
+        headers={"Authorization": f"Convex {backend.admin_key}"},
+        timeout=10,
+    )
+    response.raise_for_status()
+    hashes: list[dict[str, Any]] = response.json()["moduleHashes"]
+    return hashes
+
+
 def same_tree(left: Path, right: Path) -> bool:
     """Same file names and byte-identical contents, recursively."""
     comparison = filecmp.dircmp(left, right)
@@ -184,11 +197,7 @@ def test_a_state_file_backend_restarted_after_a_push_serves_the_pushed_code(
         assert deploy(project, backend, "--codegen", "disable").returncode == 0
         sync_free(backend, openrouter_server, tmp_path / "config")
         before = rows(backend)
-        hashes = httpx.post(
-            f"{backend.url}/api/get_config_hashes",
-            json={},
-            headers={"Authorization": f"Convex {backend.admin_key}"},
-        ).json()["moduleHashes"]
+        hashes = module_hashes(backend)
     assert "extra.js" in {module["path"] for module in hashes}
 
     with start_local_backend(functions_dir=functions, extra_args=args) as restarted:
@@ -203,13 +212,50 @@ def test_a_state_file_backend_restarted_after_a_push_serves_the_pushed_code(
         assert "[UPD] [FREE] qwen/qwen3-coder:free" in sync_free(
             restarted, openrouter_server, tmp_path / "config"
         )
-        again = httpx.post(
-            f"{restarted.url}/api/get_config_hashes",
-            json={},
-            headers={"Authorization": f"Convex {restarted.admin_key}"},
-        ).json()["moduleHashes"]
+        again = module_hashes(restarted)
         assert again == hashes
         # Nothing changed since the push: the CLI sends every module as unchanged.
         redeploy = deploy(project, restarted, "--codegen", "disable")
         assert redeploy.returncode == 0, redeploy.stderr
         assert "Added table indexes" not in redeploy.stderr
+
+
+UNSUPPORTED = {
+    "node action": (
+        {
+            "nodeStuff.ts": '"use node";\nimport { action } from "./_generated/server";\n'
+            'export const hi = action({ args: {}, handler: async () => "hi" });\n'
+        },
+        'nodeStuff.js is a "use node" module: Node.js actions are not supported',
+    ),
+    "http action": (
+        {"http.ts": 'import { httpRouter } from "convex/server";\nexport default httpRouter();\n'},
+        "http.js: HTTP actions are not supported",
+    ),
+    "component": (
+        {
+            "comp/convex.config.ts": 'import { defineComponent } from "convex/server";\n'
+            'export default defineComponent("comp");\n',
+            "convex.config.ts": 'import { defineApp } from "convex/server";\n'
+            'import comp from "./comp/convex.config";\n'
+            "const app = defineApp();\napp.use(comp);\nexport default app;\n",
+        },
+        "Components (convex.config.ts) are not supported",
+    ),
+}
+
+
+@pytest.mark.parametrize("feature", sorted(UNSUPPORTED))
+def test_a_push_with_an_unsupported_feature_fails_with_a_clear_message(
+    empty_backend: LocalBackend, tmp_path: Path, feature: str
+) -> None:
+    files, message = UNSUPPORTED[feature]
+    project = convex_project(tmp_path / "project")
+    for name, text in files.items():
+        (project / "convex" / name).parent.mkdir(parents=True, exist_ok=True)
+        (project / "convex" / name).write_text(text)
+    result = deploy(project, empty_backend, "--codegen", "disable")
+    assert result.returncode != 0
+    assert f"400 Bad Request: UnsupportedFeature: {message}" in result.stderr
+    assert "Unexpected Error" not in result.stderr
+    assert module_hashes(empty_backend) == []
