@@ -220,17 +220,18 @@ def test_a_state_file_backend_restarted_after_a_push_serves_the_pushed_code(
         assert "Added table indexes" not in redeploy.stderr
 
 
+# Features the local backend refuses, and code that cannot load: error code and message.
 UNSUPPORTED = {
     "node action": (
         {
             "nodeStuff.ts": '"use node";\nimport { action } from "./_generated/server";\n'
             'export const hi = action({ args: {}, handler: async () => "hi" });\n'
         },
-        'nodeStuff.js is a "use node" module: Node.js actions are not supported',
+        'UnsupportedFeature: nodeStuff.js is a "use node" module: Node.js actions',
     ),
     "http action": (
         {"http.ts": 'import { httpRouter } from "convex/server";\nexport default httpRouter();\n'},
-        "http.js: HTTP actions are not supported",
+        "UnsupportedFeature: http.js: HTTP actions are not supported",
     ),
     "component": (
         {
@@ -240,13 +241,17 @@ UNSUPPORTED = {
             'import comp from "./comp/convex.config";\n'
             "const app = defineApp();\napp.use(comp);\nexport default app;\n",
         },
-        "Components (convex.config.ts) are not supported",
+        "UnsupportedFeature: Components (convex.config.ts) are not supported",
+    ),
+    "module failing at import": (
+        {"broken.ts": 'throw new Error("boom at import");\nexport const x = 1;\n'},
+        "BadPush: Failed to analyze broken.js: boom at import",
     ),
 }
 
 
 @pytest.mark.parametrize("feature", sorted(UNSUPPORTED))
-def test_a_push_with_an_unsupported_feature_fails_with_a_clear_message(
+def test_a_push_the_backend_cannot_take_fails_with_a_clear_message(
     empty_backend: LocalBackend, tmp_path: Path, feature: str
 ) -> None:
     files, message = UNSUPPORTED[feature]
@@ -256,6 +261,6 @@ def test_a_push_with_an_unsupported_feature_fails_with_a_clear_message(
         (project / "convex" / name).write_text(text)
     result = deploy(project, empty_backend, "--codegen", "disable")
     assert result.returncode != 0
-    assert f"400 Bad Request: UnsupportedFeature: {message}" in result.stderr
+    assert f"400 Bad Request: {message}" in result.stderr
     assert "Unexpected Error" not in result.stderr
     assert module_hashes(empty_backend) == []

@@ -81,8 +81,7 @@ export class Deployment {
   /** Serves a saved push again (a `--state-file` restart), before any document is restored. */
   async restore(saved: SavedPush): Promise<void> {
     const code = new PushedCode(saved.modules);
-    const mismatch = await this.runner.replaceCode(await loadCode(code.moduleMap()), () => null);
-    if (mismatch !== null) throw new Error("unreachable");
+    await this.runner.replaceCode(await loadCode(code.moduleMap()), () => null);
     this.live = { code, saved };
   }
 
@@ -97,9 +96,9 @@ export class Deployment {
         case "/api/get_config_hashes":
           return [200, this.configHashes()];
         case "/api/deploy2/start_push":
-          return [200, await this.startPush(body)];
+          return [200, await this.startPush(body, true)];
         case "/api/deploy2/evaluate_push":
-          return [200, { schemaChange: (await this.startPush({ ...body, dryRun: true })).schemaChange }];
+          return [200, { schemaChange: (await this.startPush(body, false)).schemaChange }];
         case "/api/deploy2/evaluate_schema":
           return [200, await this.evaluateSchema(body)];
         case "/api/deploy2/wait_for_schema":
@@ -136,7 +135,11 @@ export class Deployment {
     };
   }
 
-  private async startPush(body: Record<string, unknown>) {
+  /**
+   * Writes and analyzes the pushed code; with `register` it becomes the pending push that
+   * `wait_for_schema` and `finish_push` refer to (by the id in `schemaChange.schemaIds`).
+   */
+  private async startPush(body: Record<string, unknown>, register: boolean) {
     const app = body.appDefinition as Record<string, unknown> | undefined;
     if (app === undefined) throw new PushError("BadPush", "start_push needs an appDefinition");
     const components = (body.componentDefinitions as unknown[] | undefined) ?? [];
@@ -169,8 +172,7 @@ export class Deployment {
         modules,
       };
       const id = randomUUID();
-      if (this.pending !== null) this.pending.code.remove();
-      this.pending = {
+      const pending: PendingPush = {
         id,
         code,
         saved,
@@ -186,7 +188,7 @@ export class Deployment {
       for (const [modulePath, analyzed] of analysis) {
         functions[`${modulePath}.js`] = { functions: analyzed, httpRoutes: null, cronSpecs: null, sourceMapped: null };
       }
-      return {
+      const response = {
         environmentVariables: {},
         externalDepsId: null,
         componentDefinitionPackages: {},
@@ -220,8 +222,15 @@ export class Deployment {
           indexDiffs: { "": indexDiff(previousSchema, schema) },
         },
       };
+      if (register) {
+        this.pending?.code.remove();
+        this.pending = pending;
+      } else {
+        code.remove();
+      }
+      return response;
     } catch (error) {
-      if (this.pending?.code !== code) code.remove();
+      code.remove();
       throw error;
     }
   }
