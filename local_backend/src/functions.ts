@@ -215,7 +215,8 @@ export class FunctionRunner {
   /** Every query, mutation and action served, for `npx convex run`'s hint list. */
   async listFunctions(): Promise<FunctionSpec[]> {
     const specs: FunctionSpec[] = [];
-    for (const [modulePath, functions] of await analyzeModules(this.modulesByPath)) {
+    // A module that fails to import only drops out of the hint list (a call to it reports the error).
+    for (const [modulePath, functions] of await analyzeModules(this.modulesByPath, { skipBroken: true })) {
       for (const fn of functions) {
         specs.push({
           functionType: fn.udfType,
@@ -284,10 +285,12 @@ export function modulesByPath(modules: ModuleMap): Map<string, () => Promise<Rec
 /**
  * Convex's function analysis: every registered function of every module (not
  * `_generated/`, `_deps/` or the schema), with visibility and its args/returns validators
- * as JSON text. A module that fails to import throws, naming the module.
+ * as JSON text. A module that fails to import throws, naming the module (or, with
+ * `skipBroken`, is left out).
  */
 export async function analyzeModules(
   byPath: Map<string, () => Promise<Record<string, unknown>>>,
+  { skipBroken = false } = {},
 ): Promise<Map<string, AnalyzedFunction[]>> {
   const analysis = new Map<string, AnalyzedFunction[]>();
   for (const [modulePath, load] of byPath) {
@@ -296,6 +299,7 @@ export async function analyzeModules(
     try {
       exports = await load();
     } catch (error) {
+      if (skipBroken) continue;
       throw new Error(`Failed to analyze ${modulePath}.js: ${error instanceof Error ? error.message : String(error)}`);
     }
     const functions: AnalyzedFunction[] = [];
