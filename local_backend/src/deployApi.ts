@@ -152,7 +152,10 @@ export class Deployment {
       );
     }
     if (((body.nodeDependencies as unknown[] | undefined) ?? []).length > 0) {
-      throw new PushError("UnsupportedFeature", "Node.js actions and their external packages are not supported by the local backend");
+      throw new PushError(
+        "UnsupportedFeature",
+        "Node.js actions and their external packages are not supported by the local backend",
+      );
     }
     const modules = this.pushedModules(app);
     const schemaModule = (app.schema ?? null) as PushedModule | null;
@@ -238,9 +241,10 @@ export class Deployment {
   /** The changed modules as sent, and the unchanged ones from the live push (by hash). */
   private pushedModules(app: Record<string, unknown>): PushedModule[] {
     const modules: PushedModule[] = [...((app.changedModules as PushedModule[] | undefined) ?? [])];
-    const livebyHash = new Map((this.live?.saved.modules ?? []).map((module) => [`${module.path}:${moduleHash(module)}`, module]));
+    const key = (path: string, sha256: string): string => `${path}:${sha256}`;
+    const live = new Map((this.live?.saved.modules ?? []).map((module) => [key(module.path, moduleHash(module)), module]));
     for (const unchanged of (app.unchangedModuleHashes as Array<{ path: string; sha256: string }> | undefined) ?? []) {
-      const module = livebyHash.get(`${unchanged.path}:${unchanged.sha256}`);
+      const module = live.get(key(unchanged.path, unchanged.sha256));
       if (module === undefined) {
         throw new PushError("BadPush", `Module ${unchanged.path} was sent as unchanged, but the deployment does not have it`);
       }
@@ -276,7 +280,8 @@ export class Deployment {
       const old = before.get(name);
       const same = old !== undefined && old.fields.join(",") === index.fields.join(",");
       const table = name.split(".")[0];
-      indexes.push({ ...index, change: same ? "identical" : "added", needsBackfill: !same && count(table) > 0, numDocs: count(table) });
+      const numDocs = count(table);
+      indexes.push({ ...index, change: same ? "identical" : "added", needsBackfill: !same && numDocs > 0, numDocs });
     }
     for (const [name, index] of before) {
       const next = after.get(name);
@@ -316,7 +321,9 @@ export class Deployment {
     const pending = this.pendingFor(startPush?.schemaChange);
     if (pending === null) throw new PushError("RaceDetected", "Schema was overwritten by another push.");
     if (body.dryRun !== true) {
-      const mismatch = await this.runner.replaceCode(pending.codeForRunner, (tables) => findSchemaMismatch(pending.schema, tables));
+      const mismatch = await this.runner.replaceCode(pending.codeForRunner, (tables) =>
+        findSchemaMismatch(pending.schema, tables),
+      );
       if (mismatch !== null) throw new PushError("SchemaValidationFailed", `Schema validation failed: ${mismatch.message}`);
       const previous = this.live;
       this.live = { code: pending.code, saved: pending.saved };

@@ -51,7 +51,8 @@ export class StateFile {
       json[name] = documents.map((document) => convexToJson(document));
     }
     const temporary = `${this.path}.${process.pid}.tmp`;
-    writeFileSync(temporary, JSON.stringify(push === null ? { format: FORMAT, tables: json } : { format: FORMAT, tables: json, push }));
+    const state = push === null ? { format: FORMAT, tables: json } : { format: FORMAT, tables: json, push };
+    writeFileSync(temporary, JSON.stringify(state));
     renameSync(temporary, this.path);
   }
 }

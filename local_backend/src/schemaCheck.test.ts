@@ -41,7 +41,8 @@ describe("documentProblem", () => {
 
   test("a missing required field is named, with Convex's hint", () => {
     expect(documentProblem(documentType, { ...system, tags: [] })).toBe(
-      "Object is missing the required field `name`. Consider wrapping the field validator in `v.optional(...)` if this is expected.",
+      "Object is missing the required field `name`. " +
+        "Consider wrapping the field validator in `v.optional(...)` if this is expected.",
     );
   });
 

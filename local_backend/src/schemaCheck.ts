@@ -40,7 +40,8 @@ export function documentProblem(validator: ValidatorJson, document: Document): s
 
 function problemAt(validator: ValidatorJson, value: Value | undefined, path: string): string | null {
   const mismatch = (): string =>
-    `Value does not match validator.\nPath: ${path || "(document)"}\nValue: ${describe(value)}\nValidator: ${validatorText(validator)}`;
+    `Value does not match validator.\nPath: ${path || "(document)"}\nValue: ${describe(value)}\n` +
+    `Validator: ${validatorText(validator)}`;
   switch (validator.type) {
     case "any":
       return null;
@@ -99,7 +100,9 @@ function problemAt(validator: ValidatorJson, value: Value | undefined, path: str
         if (problem !== null) return problem;
       }
       for (const key of Object.keys(value)) {
-        if (!(key in shape)) return `Object contains extra field \`${key}\`${path ? ` at ${path}` : ""} that is not in the validator.`;
+        if (!(key in shape)) {
+          return `Object contains extra field \`${key}\`${path ? ` at ${path}` : ""} that is not in the validator.`;
+        }
       }
       return null;
     }
