@@ -147,7 +147,7 @@ def test_deploy_into_an_empty_backend_then_sync_then_codegen_changes_nothing(
     )
 
 
-def test_a_push_whose_schema_rejects_a_stored_row_fails_and_changes_nothing(
+def test_a_push_whose_schema_rejects_a_stored_row_or_a_dry_run_changes_nothing(
     empty_backend: LocalBackend, openrouter_server: OpenRouterServer, tmp_path: Path
 ) -> None:
     project = convex_project(tmp_path / "project")
@@ -174,6 +174,11 @@ def test_a_push_whose_schema_rejects_a_stored_row_fails_and_changes_nothing(
     assert missing["status"] == "error" and "Could not find function" in missing["errorMessage"]
 
     validators.write_text(original)
+    dry_run = deploy(project, empty_backend, "--codegen", "disable", "--dry-run")
+    assert dry_run.returncode == 0, dry_run.stderr
+    assert "Would have deployed Convex functions" in dry_run.stderr
+    assert query(empty_backend, "extra:ping")["status"] == "error"
+
     accepted = deploy(project, empty_backend, "--codegen", "disable")
     assert accepted.returncode == 0, accepted.stderr
     assert query(empty_backend, "extra:ping") == {
