@@ -274,3 +274,24 @@ def test_a_push_the_backend_cannot_take_fails_with_a_clear_message(
     assert f"400 Bad Request: {message}" in result.stderr
     assert "Unexpected Error" not in result.stderr
     assert module_hashes(empty_backend) == []
+
+
+def test_the_push_endpoints_need_the_admin_key_and_a_push_body(backend: LocalBackend) -> None:
+    for path in ("/api/get_config_hashes", "/api/deploy2/start_push", "/api/deploy2/finish_push"):
+        anonymous = httpx.post(f"{backend.url}{path}", json={}, timeout=10)
+        assert anonymous.status_code == 401, path
+        assert anonymous.json()["code"] == "BadAdminKey"
+    admin = {"Authorization": f"Convex {backend.admin_key}"}
+    empty = httpx.post(f"{backend.url}/api/deploy2/start_push", json={}, headers=admin, timeout=10)
+    assert empty.status_code == 400
+    assert empty.json() == {"code": "BadPush", "message": "start_push needs an appDefinition"}
+    stale = httpx.post(
+        f"{backend.url}/api/deploy2/finish_push",
+        json={"startPush": {"schemaChange": {"schemaIds": {"": "not-a-push"}}}, "dryRun": False},
+        headers=admin,
+        timeout=10,
+    )
+    assert stale.status_code == 400
+    assert stale.json()["code"] == "RaceDetected"
+    # A backend started on a functions folder has pushed nothing yet.
+    assert module_hashes(backend) == []
