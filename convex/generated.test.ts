@@ -4,7 +4,8 @@ import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { expect, test } from "vitest";
 
-// `_generated/` is kept by hand (codegen needs a deployment). It must list exactly the
+// A fast first check of `_generated/` (the exact one, `npx convex codegen` against the local
+// backend, is in tests/test_convex_deploy.py). It must list exactly the
 // modules `npx convex deploy` bundles, by the CLI's rules (convex/src/bundler `entryPoints`):
 // JS/TS files outside `_generated/`, except schema, dotfiles, names with several dots
 // (`*.test.ts`) and paths with spaces.

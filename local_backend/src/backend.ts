@@ -1,10 +1,12 @@
 /** The backend: function runner, fault settings, connected sockets, HTTP API and control endpoint. */
+import { brotliDecompressSync } from "node:zlib";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import { jsonToConvex, type JSONValue, type Value } from "convex/values";
 import { WebSocketServer } from "ws";
+import { DEPLOY_ROUTES, Deployment } from "./deployApi.js";
 import { applyFaultPatch, noFaults, sleep, type FaultSettings } from "./faults.js";
 import { canonicalPath, FunctionRunner, type Outcome, type UdfType } from "./functions.js";
 import { StateFile } from "./persistence.js";
@@ -25,7 +27,11 @@ export interface BackendOptions {
 const SYNC_PATH = /^\/api(\/[0-9.]+)?\/sync$/;
 const MAX_BODY_BYTES = 64 * 1024 * 1024;
 const SYSTEM_API_SPEC = "_system/cli/modules:apiSpec";
+const SYSTEM_CLOUD_URL = "_system/cli/convexUrl:cloudUrl";
 const VERSION = "local-backend-0.1.0";
+const CANONICAL_URLS = "/api/v1/get_canonical_urls";
+const FUNCTION_LOGS = "/api/stream_function_logs";
+const LOG_POLL_MS = 10_000;
 
 export class Backend {
   faults: FaultSettings;
@@ -39,6 +45,7 @@ export class Backend {
   private readonly sockets = new WebSocketServer({ noServer: true });
   private readonly pinger: NodeJS.Timeout;
   private readonly stateFile: StateFile | null;
+  private readonly deployment: Deployment;
 
   private constructor(
     private readonly runner: FunctionRunner,
@@ -46,6 +53,7 @@ export class Backend {
   ) {
     this.faults = { ...noFaults(), ...options.faults };
     this.stateFile = options.stateFile ? new StateFile(options.stateFile) : null;
+    this.deployment = new Deployment(runner, () => this.committed());
     this.server = createServer((req, res) => {
       this.route(req, res).catch((error: unknown) => {
         sendJson(res, 500, { code: "InternalServerError", message: String(error) });
@@ -64,7 +72,12 @@ export class Backend {
 
   static async start(options: BackendOptions): Promise<Backend> {
     const backend = new Backend(await FunctionRunner.load(options.functionsDir), options);
-    if (backend.stateFile !== null) await backend.runner.restoreTables(backend.stateFile.read());
+    if (backend.stateFile !== null) {
+      const saved = backend.stateFile.read();
+      // Code pushed with the Convex CLI wins over the functions folder, as on a deployment.
+      if (saved.push !== null) await backend.deployment.restore(saved.push);
+      await backend.runner.restoreTables(saved.tables);
+    }
     await new Promise<void>((resolve, reject) => {
       backend.server.once("error", reject);
       backend.server.listen(options.port, "127.0.0.1", resolve);
@@ -101,8 +114,12 @@ export class Backend {
   async call(udfPath: string, args: Record<string, Value>, expected: UdfType | "any", isAdmin: boolean): Promise<Outcome> {
     const path = canonicalPath(udfPath);
     if (path === SYSTEM_API_SPEC && isAdmin && expected !== "mutation" && expected !== "action") {
-      // `npx convex run` lists the deployment's functions when the one it was asked for is missing.
+      // `npx convex run` lists the deployment's functions when the one it was asked for is
+      // missing; `npx convex function-spec` prints them with their validators.
       return { ok: true, value: (await this.runner.listFunctions()) as unknown as Value };
+    }
+    if (path === SYSTEM_CLOUD_URL && isAdmin && expected !== "mutation" && expected !== "action") {
+      return { ok: true, value: this.url };
     }
     const failWith = this.faults.failFunctions[path];
     const outcome = await this.runner.call(udfPath, args, { expected, isAdmin, failWith });
@@ -122,12 +139,13 @@ export class Backend {
   private async committed(): Promise<void> {
     nextTs();
     this.dataGeneration += 1;
-    if (this.stateFile !== null) this.stateFile.write(await this.runner.dumpTables());
+    if (this.stateFile !== null) this.stateFile.write(await this.runner.dumpTables(), this.deployment.savedPush);
     for (const session of this.sessions) session.refresh();
   }
 
   async stop(): Promise<void> {
     clearInterval(this.pinger);
+    this.deployment.stop();
     for (const client of this.sockets.clients) client.terminate();
     this.server.closeAllConnections();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
@@ -156,16 +174,31 @@ export class Backend {
     await sleep(this.faults.latencyMs);
     if (req.method === "GET" && path === "/version") return sendText(res, 200, VERSION);
     if (req.method === "GET" && path === "/instance_name") return sendText(res, 200, "local-backend");
-    if (req.method !== "POST") return sendJson(res, 404, { code: "NotFound", message: `No route for ${req.method} ${path}` });
+    const isGet = req.method === "GET" && (path === CANONICAL_URLS || path === FUNCTION_LOGS);
+    if (req.method !== "POST" && !isGet) {
+      return sendJson(res, 404, { code: "NotFound", message: `No route for ${req.method} ${path}` });
+    }
 
     const auth = this.authorize(req.headers.authorization);
     if (auth === "invalid") {
       return sendJson(res, 401, { code: "BadAdminKey", message: "The provided admin key was invalid for this instance" });
     }
     const isAdmin = auth === "admin";
+    if (isGet) {
+      // `npx convex dev` asks where clients should connect; there is no separate site
+      // origin (no HTTP actions), so both are this server.
+      if (!isAdmin) return sendJson(res, 401, { code: "BadAdminKey", message: "Needs the admin key" });
+      if (path === CANONICAL_URLS) return sendJson(res, 200, { convexCloudUrl: this.url, convexSiteUrl: this.url });
+      // `npx convex dev` tails function logs. Function output goes to this process's
+      // stderr instead, so the long poll always ends empty (after a while, not in a busy loop).
+      const cursor = Number(new URL(req.url ?? "/", "http://localhost").searchParams.get("cursor") ?? 0) || 0;
+      await longPoll(LOG_POLL_MS, res);
+      return sendJson(res, 200, { entries: [], newCursor: cursor });
+    }
     if (path === "/api/check_admin_key") {
       return isAdmin ? sendJson(res, 200, {}) : sendJson(res, 401, { code: "BadAdminKey", message: "Not an admin key" });
     }
+    if (DEPLOY_ROUTES.has(path)) return this.deploy(req, res, path, isAdmin);
     const expected = API_ROUTES[path] ?? (path.startsWith("/api/run/") ? "any" : undefined);
     if (expected === undefined) return sendJson(res, 404, { code: "NotFound", message: `No route for POST ${path}` });
 
@@ -201,6 +234,21 @@ export class Backend {
           logLines: [],
         });
     return sendText(res, 200, text, "application/json");
+  }
+
+  /** The Convex CLI's push endpoints (deployApi.ts): admin only; bodies may be brotli-compressed. */
+  private async deploy(req: IncomingMessage, res: ServerResponse, path: string, isAdmin: boolean): Promise<void> {
+    if (!isAdmin) return sendJson(res, 401, { code: "BadAdminKey", message: "Pushing code needs the admin key" });
+    let body: Record<string, unknown>;
+    try {
+      let raw = await readBody(req);
+      if (req.headers["content-encoding"] === "br") raw = brotliDecompressSync(raw);
+      body = JSON.parse(raw.toString("utf8") || "{}") as Record<string, unknown>;
+    } catch {
+      return sendJson(res, 400, { code: "BadJsonBody", message: "The request body is not JSON" });
+    }
+    const [status, reply] = await this.deployment.handle(path, body);
+    return sendJson(res, status, reply);
   }
 
   /** `Convex <key>` (optionally `<key>:<acting-as identity>`) is admin; no header is anonymous. */
@@ -276,6 +324,14 @@ function runPath(path: string): string {
   const parts = path.slice("/api/run/".length).split("/").filter(Boolean).map(decodeURIComponent);
   const exportName = parts.pop() ?? "default";
   return `${parts.join("/")}:${exportName}`;
+}
+
+/** Waits `ms`, or less if the client hangs up; never keeps the process alive. */
+function longPoll(ms: number, res: ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    setTimeout(resolve, ms).unref();
+    res.once("close", resolve);
+  });
 }
 
 function readBody(req: IncomingMessage): Promise<Buffer> {

@@ -7,6 +7,7 @@ import { convexTest } from "convex-test";
 import { makeFunctionReference, type SchemaDefinition } from "convex/server";
 import type { Value } from "convex/values";
 import { withoutSystemFields, type Tables } from "./persistence.js";
+import { type AnalyzedFunction, type SchemaJson, schemaJsonOf } from "./push.js";
 
 export type UdfType = "query" | "mutation" | "action";
 
@@ -15,7 +16,17 @@ export type Outcome =
   | { ok: true; value: Value }
   | { ok: false; message: string; errorData?: Value };
 
-type ModuleMap = Record<string, () => Promise<Record<string, unknown>>>;
+/** convex-test's `modules` map: `./dir/file.ts` → lazy import. */
+export type ModuleMap = Record<string, () => Promise<Record<string, unknown>>>;
+
+/** What a runner serves: its modules and (optional) schema, from a folder or from a push. */
+export interface Code {
+  modules: ModuleMap;
+  schema: SchemaDefinition<any, boolean> | undefined;
+}
+
+/** A document as convex-test stores it, system fields included. */
+type StoredDocument = Record<string, Value>;
 
 interface RegisteredFunction {
   isQuery?: boolean;
@@ -23,6 +34,8 @@ interface RegisteredFunction {
   isAction?: boolean;
   isPublic?: boolean;
   isInternal?: boolean;
+  exportArgs?: () => string;
+  exportReturns?: () => string;
 }
 
 /** One entry of `_system/cli/modules:apiSpec`, as `npx convex run` reads it. */
@@ -30,8 +43,13 @@ export interface FunctionSpec {
   functionType: "Query" | "Mutation" | "Action";
   identifier: string;
   visibility: { kind: "public" | "internal" };
+  /** The args and returns validators as JSON (what `npx convex function-spec` prints). */
+  args?: Value;
+  returns?: Value;
 }
 
+/** convex-test finds the functions root by a `_generated` key; code without one gets this. */
+export const EMPTY_ROOT_MARKER = "./_generated/server.js";
 const MODULE_FILE = /\.(ts|js|mts|mjs|tsx|jsx)$/;
 const SKIPPED_FILE = /(\.d\.ts|\.test\.[a-z]+|\.spec\.[a-z]+)$/;
 
@@ -51,6 +69,8 @@ export function discoverModules(functionsDir: string): ModuleMap {
     }
   };
   walk(functionsDir);
+  // An empty folder is an empty deployment, waiting for `npx convex deploy`.
+  if (Object.keys(modules).length === 0) return { [EMPTY_ROOT_MARKER]: async () => ({}) };
   if (!Object.keys(modules).some((key) => key.startsWith("./_generated/"))) {
     throw new Error(`${functionsDir} has no _generated/ folder (convex-test needs one)`);
   }
@@ -66,33 +86,63 @@ export function canonicalPath(udfPath: string): string {
 class CallError extends Error {}
 
 export class FunctionRunner {
-  private readonly modulesByPath: Map<string, () => Promise<Record<string, unknown>>>;
-  private readonly schema: SchemaDefinition<any, boolean> | undefined;
+  private modules: ModuleMap;
+  private modulesByPath: Map<string, () => Promise<Record<string, unknown>>>;
+  private schema: SchemaDefinition<any, boolean> | undefined;
   private test: ReturnType<typeof convexTest>;
   private queue: Promise<unknown> = Promise.resolve();
   /** convex-test's private database objects, found on first use (see dropFinishedQueries). */
-  private databases: QueryResultsHolder[] | undefined;
+  private databases: ConvexTestDatabase[] | undefined;
 
-  private constructor(
-    private readonly modules: ModuleMap,
-    schema: SchemaDefinition<any, boolean> | undefined,
-  ) {
-    this.modulesByPath = new Map(
-      Object.entries(modules).map(([key, load]) => [key.slice(2).replace(MODULE_FILE, ""), load]),
-    );
-    this.schema = schema;
+  constructor(code: Code) {
+    this.modules = code.modules;
+    this.modulesByPath = modulesByPath(code.modules);
+    this.schema = code.schema;
     this.test = this.freshDatabase();
   }
 
   static async load(functionsDir: string): Promise<FunctionRunner> {
-    const modules = discoverModules(functionsDir);
-    const schemaKey = Object.keys(modules).find((key) => /^\.\/schema\.[a-z]+$/.test(key));
-    const schema = schemaKey ? ((await modules[schemaKey]())["default"] as SchemaDefinition<any, boolean>) : undefined;
-    return new FunctionRunner(modules, schema);
+    return new FunctionRunner(await loadCode(discoverModules(functionsDir)));
   }
 
+  /** The one place a convex-test instance is made, for a folder's code and a push's alike. */
   private freshDatabase(): ReturnType<typeof convexTest> {
     return convexTest(this.schema as SchemaDefinition<any, boolean>, this.modules);
+  }
+
+  /**
+   * Serves new code (a push) with the same documents, ids and creation times included.
+   * `check` sees every stored document first, in the same turn as the switch (no write
+   * can slip in between); if it returns a reason, nothing changes and the reason is returned.
+   */
+  replaceCode<T>(code: Code, check: (tables: Map<string, StoredDocument[]>) => T | null): Promise<T | null> {
+    return this.serially(async () => {
+      const previous = await rootDatabase(this.test);
+      const rejected = check(documentsByTable(previous));
+      if (rejected !== null) return rejected;
+      this.modules = code.modules;
+      this.modulesByPath = modulesByPath(code.modules);
+      this.schema = code.schema;
+      this.test = this.freshDatabase();
+      this.databases = undefined;
+      const next = await rootDatabase(this.test);
+      // convex-test has no way to insert with given ids, so its storage moves over whole.
+      next._documents = previous._documents;
+      next._tableIds = previous._tableIds;
+      next._nextDocId = previous._nextDocId;
+      next._lastCreationTime = previous._lastCreationTime;
+      return null;
+    });
+  }
+
+  /** Every stored document by table (any table, in the schema or not). */
+  storedDocuments(): Promise<Map<string, StoredDocument[]>> {
+    return this.serially(async () => documentsByTable(await rootDatabase(this.test)));
+  }
+
+  /** The served schema as Convex exports it; null without one. */
+  schemaJson(): SchemaJson | null {
+    return schemaJsonOf(this.schema);
   }
 
   /** Every document of every schema table, oldest first (for `--state-file`). */
@@ -118,7 +168,7 @@ export class FunctionRunner {
   }
 
   private tableNames(): string[] {
-    return Object.keys((this.schema as { tables?: Record<string, unknown> } | undefined)?.tables ?? {});
+    return Object.keys(this.schema?.tables ?? {});
   }
 
   /** Drops every document: a new, empty convex-test database. */
@@ -162,21 +212,18 @@ export class FunctionRunner {
     });
   }
 
-  /** Every query, mutation and action under the folder, for `npx convex run`'s hint list. */
+  /** Every query, mutation and action served, for `npx convex run`'s hint list. */
   async listFunctions(): Promise<FunctionSpec[]> {
     const specs: FunctionSpec[] = [];
-    for (const [modulePath, load] of this.modulesByPath) {
-      if (modulePath.startsWith("_generated/") || modulePath === "schema") continue;
-      const exports = await load().catch(() => ({}) as Record<string, unknown>);
-      for (const [name, value] of Object.entries(exports)) {
-        const fn = value as RegisteredFunction | null;
-        if (fn === null || (typeof fn !== "object" && typeof fn !== "function")) continue;
-        const functionType = fn.isQuery ? "Query" : fn.isMutation ? "Mutation" : fn.isAction ? "Action" : null;
-        if (functionType === null) continue;
+    // A module that fails to import only drops out of the hint list (a call to it reports the error).
+    for (const [modulePath, functions] of await analyzeModules(this.modulesByPath, { skipBroken: true })) {
+      for (const fn of functions) {
         specs.push({
-          functionType,
-          identifier: `${modulePath}.js:${name}`,
-          visibility: { kind: fn.isInternal ? "internal" : "public" },
+          functionType: fn.udfType,
+          identifier: `${modulePath}.js:${fn.name}`,
+          visibility: fn.visibility,
+          args: fn.args === null ? undefined : (JSON.parse(fn.args) as Value),
+          returns: fn.returns === null ? undefined : (JSON.parse(fn.returns) as Value),
         });
       }
     }
@@ -188,7 +235,7 @@ export class FunctionRunner {
    * (`_queryResults` is never pruned: ~1.6 KB per upsert here). No query is open between
    * two calls, so the runner drops them after each call.
    */
-  private dropFinishedQueries(databases: QueryResultsHolder[]): void {
+  private dropFinishedQueries(databases: ConvexTestDatabase[]): void {
     for (const database of databases) database._queryResults = {};
   }
 
@@ -214,8 +261,81 @@ export class FunctionRunner {
   }
 }
 
-interface QueryResultsHolder {
+/** The parts of convex-test's (unexported) database that the runner reaches into. */
+interface ConvexTestDatabase {
   _queryResults: Record<number, unknown>;
+  _documents: Record<string, StoredDocument>;
+  _tableIds: Map<string, Set<string>>;
+  _nextDocId: number;
+  _lastCreationTime: number;
+}
+
+/** A module's code and schema: the schema is the default export of `schema.*`, if any. */
+export async function loadCode(modules: ModuleMap): Promise<Code> {
+  const schemaKey = Object.keys(modules).find((key) => /^\.\/schema\.[a-z]+$/.test(key));
+  const schema = schemaKey ? ((await modules[schemaKey]())["default"] as SchemaDefinition<any, boolean>) : undefined;
+  return { modules, schema };
+}
+
+/** `./dir/file.ts` keys → `dir/file`. */
+export function modulesByPath(modules: ModuleMap): Map<string, () => Promise<Record<string, unknown>>> {
+  return new Map(Object.entries(modules).map(([key, load]) => [key.slice(2).replace(MODULE_FILE, ""), load]));
+}
+
+/**
+ * Convex's function analysis: every registered function of every module (not
+ * `_generated/`, `_deps/` or the schema), with visibility and its args/returns validators
+ * as JSON text. A module that fails to import throws, naming the module (or, with
+ * `skipBroken`, is left out).
+ */
+export async function analyzeModules(
+  byPath: Map<string, () => Promise<Record<string, unknown>>>,
+  { skipBroken = false } = {},
+): Promise<Map<string, AnalyzedFunction[]>> {
+  const analysis = new Map<string, AnalyzedFunction[]>();
+  for (const [modulePath, load] of byPath) {
+    if (modulePath.startsWith("_generated/") || modulePath.startsWith("_deps/") || modulePath === "schema") continue;
+    let exports: Record<string, unknown>;
+    try {
+      exports = await load();
+    } catch (error) {
+      if (skipBroken) continue;
+      throw new Error(`Failed to analyze ${modulePath}.js: ${error instanceof Error ? error.message : String(error)}`);
+    }
+    const functions: AnalyzedFunction[] = [];
+    for (const [name, value] of Object.entries(exports)) {
+      const fn = value as RegisteredFunction | null;
+      if (fn === null || (typeof fn !== "object" && typeof fn !== "function")) continue;
+      const udfType = fn.isQuery ? "Query" : fn.isMutation ? "Mutation" : fn.isAction ? "Action" : null;
+      if (udfType === null) continue;
+      functions.push({
+        name,
+        pos: null,
+        udfType,
+        visibility: { kind: fn.isInternal ? "internal" : "public" },
+        args: typeof fn.exportArgs === "function" ? fn.exportArgs() : null,
+        returns: typeof fn.exportReturns === "function" ? fn.exportReturns() : null,
+      });
+    }
+    analysis.set(modulePath, functions);
+  }
+  return analysis;
+}
+
+function documentsByTable(database: ConvexTestDatabase): Map<string, StoredDocument[]> {
+  const tables = new Map<string, StoredDocument[]>();
+  for (const [tableName, ids] of database._tableIds) {
+    tables.set(tableName, [...ids].map((id) => database._documents[id]));
+  }
+  return tables;
+}
+
+async function rootDatabase(test: ReturnType<typeof convexTest>): Promise<ConvexTestDatabase> {
+  const [database] = await convexTestDatabases(test);
+  if (database === undefined || !(database._tableIds instanceof Map) || typeof database._documents !== "object") {
+    throw new Error("convex-test's database has an unexpected shape (was convex-test upgraded?)");
+  }
+  return database;
 }
 
 /**
@@ -224,7 +344,7 @@ interface QueryResultsHolder {
  * is the database. One no-op `run` with that method wrapped captures the store. Empty if
  * a convex-test release changes this shape (the memory test would then fail).
  */
-async function convexTestDatabases(test: ReturnType<typeof convexTest>): Promise<QueryResultsHolder[]> {
+async function convexTestDatabases(test: ReturnType<typeof convexTest>): Promise<ConvexTestDatabase[]> {
   const stores: unknown[] = [];
   const prototype = AsyncLocalStorage.prototype as unknown as { run: (...args: unknown[]) => unknown };
   const run = prototype.run;
@@ -237,13 +357,13 @@ async function convexTestDatabases(test: ReturnType<typeof convexTest>): Promise
   } finally {
     prototype.run = run;
   }
-  const databases: QueryResultsHolder[] = [];
+  const databases: ConvexTestDatabase[] = [];
   for (const store of stores) {
     const components = (store as { components?: Record<string, { db?: unknown }> } | null)?.components;
     for (const component of Object.values(components ?? {})) {
-      const db = component.db as Partial<QueryResultsHolder> | undefined;
-      if (db !== undefined && typeof db._queryResults === "object" && !databases.includes(db as QueryResultsHolder)) {
-        databases.push(db as QueryResultsHolder);
+      const db = component.db as Partial<ConvexTestDatabase> | undefined;
+      if (db !== undefined && typeof db._queryResults === "object" && !databases.includes(db as ConvexTestDatabase)) {
+        databases.push(db as ConvexTestDatabase);
       }
     }
   }

@@ -1,31 +1,39 @@
 /**
  * `--state-file PATH`: the tables as one JSON file, rewritten (atomically) after every
  * committed mutation and loaded at start, so a killed backend can be restarted with its data.
+ * After an `npx convex deploy` it also holds the pushed modules, so the restart serves them.
  *
  * convex-test assigns `_id` and `_creationTime` itself on insert, so a reload keeps every
  * document's fields and their order but gives them new `_id`s and creation times.
  */
 import { readFileSync, renameSync, writeFileSync } from "node:fs";
 import { convexToJson, jsonToConvex, type JSONValue, type Value } from "convex/values";
+import type { SavedPush } from "./deployApi.js";
 
 /** Table name → its documents (system fields included), oldest first. */
 export type Tables = Record<string, Array<Record<string, Value>>>;
+
+/** What the file holds: the tables, and the code last pushed with the Convex CLI (if any). */
+export interface SavedState {
+  tables: Tables;
+  push: SavedPush | null;
+}
 
 const FORMAT = "local-backend-state/1";
 
 export class StateFile {
   constructor(readonly path: string) {}
 
-  /** The saved tables, or `{}` when the file does not exist yet. */
-  read(): Tables {
+  /** The saved state; no tables and no push when the file does not exist yet. */
+  read(): SavedState {
     let text: string;
     try {
       text = readFileSync(this.path, "utf8");
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === "ENOENT") return {};
+      if ((error as NodeJS.ErrnoException).code === "ENOENT") return { tables: {}, push: null };
       throw error;
     }
-    const saved = JSON.parse(text) as { format?: unknown; tables?: Record<string, JSONValue[]> };
+    const saved = JSON.parse(text) as { format?: unknown; tables?: Record<string, JSONValue[]>; push?: SavedPush };
     if (saved.format !== FORMAT || typeof saved.tables !== "object" || saved.tables === null) {
       throw new Error(`${this.path} is not a local backend state file (${FORMAT})`);
     }
@@ -33,17 +41,18 @@ export class StateFile {
     for (const [name, documents] of Object.entries(saved.tables)) {
       tables[name] = documents.map((document) => jsonToConvex(document) as Record<string, Value>);
     }
-    return tables;
+    return { tables, push: saved.push ?? null };
   }
 
   /** Replaces the file in one rename, so a kill leaves the old or the new state, never half. */
-  write(tables: Tables): void {
+  write(tables: Tables, push: SavedPush | null): void {
     const json: Record<string, JSONValue[]> = {};
     for (const [name, documents] of Object.entries(tables)) {
       json[name] = documents.map((document) => convexToJson(document));
     }
     const temporary = `${this.path}.${process.pid}.tmp`;
-    writeFileSync(temporary, JSON.stringify({ format: FORMAT, tables: json }));
+    const state = push === null ? { format: FORMAT, tables: json } : { format: FORMAT, tables: json, push };
+    writeFileSync(temporary, JSON.stringify(state));
     renameSync(temporary, this.path);
   }
 }
