@@ -1,7 +1,8 @@
 """Upgrading from the original TypeScript sync: its rows, this project's push, one sync.
 
-The original app (tests/fixtures/original_app/convex) writes its rows through the local backend,
-this project's `convex/` is deployed over the same data, and the real CLI (`python -m
+A local backend starts empty; the real Convex CLI deploys the original app
+(tests/fixtures/original_app/convex), whose functions write its rows; `npx convex deploy`
+then pushes this project's `convex/` over the same data, and the real CLI (`python -m
 sync_client --all`, a subprocess) syncs from a loopback OpenRouter. Every row is then read back
 over the backend's HTTP API and checked field by field against values computed here with
 Decimal, independently of sync_client.mapping.
@@ -17,21 +18,22 @@ import secrets
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
 import httpx
+from support.convex_cli import convex_project, deploy
 from support.local_backend import REPO_ROOT, LocalBackend, start_local_backend
 from support.openrouter_server import OpenRouterServer
 
 ORIGINAL_APP = REPO_ROOT / "tests" / "fixtures" / "original_app" / "convex"
 ADMIN_KEY = "upgrade-test|" + secrets.token_hex(16)
-# Assigned by the backend (and new after a restart from a state file).
+# Assigned by the backend; a push and a sync keep them.
 SYSTEM_FIELDS = ("_id", "_creationTime")
 # What a sync never changes on a row it updates.
-KEPT_FIELDS = ("apiIdentifier", "isActive", "modelVersion")
+KEPT_FIELDS = (*SYSTEM_FIELDS, "apiIdentifier", "isActive", "modelVersion")
 
 ROUTER = "openrouter/auto"
 SONNET = "anthropic/claude-sonnet-4.5"
@@ -185,33 +187,10 @@ class Deployment:
         self._http.close()
 
 
-@contextlib.contextmanager
-def original_app(state_file: Path) -> Iterator[LocalBackend]:
-    """A deployment running the original app, its data kept in `state_file`."""
-    with start_local_backend(
-        functions_dir=ORIGINAL_APP,
-        admin_key=ADMIN_KEY,
-        extra_args=("--state-file", str(state_file)),
-    ) as backend:
-        yield backend
-
-
-def push_this_project(
-    backend: LocalBackend, state_file: Path, stack: contextlib.ExitStack
-) -> LocalBackend:
-    """Deploy this project's `convex/` onto the original app's deployment; return it.
-
-    Stand-in for `npx convex deploy -y` until the local backend accepts a push: the backend is
-    stopped and started again on the same state file with this project's functions. Every
-    document survives with its fields and order; only `_id` and `_creationTime` are new (the
-    test relies on neither). With the push path this becomes `npx convex deploy -y` run with
-    CONVEX_SELF_HOSTED_URL=backend.url and CONVEX_SELF_HOSTED_ADMIN_KEY=ADMIN_KEY, returning
-    `backend` itself.
-    """
-    backend.stop()
-    return stack.enter_context(
-        start_local_backend(admin_key=ADMIN_KEY, extra_args=("--state-file", str(state_file)))
-    )
+def deploy_app(backend: LocalBackend, functions_dir: Path, project_dir: Path) -> None:
+    """`npx convex deploy -y` of `functions_dir` (as a Convex app's `convex/`) into `backend`."""
+    pushed = deploy(convex_project(project_dir, functions_dir), backend)
+    assert pushed.returncode == 0, pushed.stdout + pushed.stderr
 
 
 def write_original_rows(backend: LocalBackend) -> None:
@@ -315,17 +294,21 @@ def by_id(rows: Sequence[Mapping[str, Any]]) -> dict[str, list[dict[str, Any]]]:
 def test_one_sync_converges_the_original_syncs_rows(
     tmp_path: Path, openrouter_server: OpenRouterServer
 ) -> None:
-    state_file = tmp_path / "state.json"
     config_dir = tmp_path / "config"
     config_dir.mkdir()
     write_list(config_dir / "topPaidModels.ts", "TOP_PAID_MODELS", PAID)
     write_list(config_dir / "topFreeModels.ts", "TOP_FREE_MODELS", FREE)
     openrouter_server.serve_json({"data": NOW})
 
+    empty = tmp_path / "empty-functions"
+    empty.mkdir()
     with contextlib.ExitStack() as stack:
-        original = stack.enter_context(original_app(state_file))
-        write_original_rows(original)
-        deployment = push_this_project(original, state_file, stack)
+        deployment = stack.enter_context(
+            start_local_backend(functions_dir=empty, admin_key=ADMIN_KEY)
+        )
+        deploy_app(deployment, ORIGINAL_APP, tmp_path / "original-app")
+        write_original_rows(deployment)
+        deploy_app(deployment, REPO_ROOT / "convex", tmp_path / "this-project")
         database = Deployment(deployment)
         stack.callback(database.close)
         before = by_id(database.rows())
@@ -384,13 +367,11 @@ def test_one_sync_converges_the_original_syncs_rows(
             # the person's isActive (and modelVersion, were there one) kept, row by row.
             kept = {key: old[key] for key in KEPT_FIELDS if key in old}
             expected: dict[str, Any] = {**kept, **synced_metadata(now[api_id])}
-            assert without(new, *SYSTEM_FIELDS, "updatedAt") == expected, api_id
+            assert without(new, "updatedAt") == expected, api_id
             assert new["updatedAt"] >= started_ms - 1000, api_id
     for api_id in ("gpt-4o", MISTRAL, RETIRED):
-        # Not ranked: untouched, field by field (updatedAt included).
-        assert [without(row, *SYSTEM_FIELDS) for row in after[api_id]] == [
-            without(row, *SYSTEM_FIELDS) for row in before[api_id]
-        ], api_id
+        # Not ranked: untouched, field by field (ids and updatedAt included).
+        assert after[api_id] == before[api_id], api_id
 
     # The upgrade's point, spelled out: no negative price, no unknown price counted as free.
     assert "inputCostPer1MTokens" not in after[ROUTER][0]
