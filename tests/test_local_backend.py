@@ -123,6 +123,35 @@ def test_public_and_internal_visibility(notes: LocalBackend) -> None:
         assert anonymous.query("notes:list", {}) == []
 
 
+def test_transaction_limits_are_enforced_and_roll_back(notes: LocalBackend) -> None:
+    """A function over Convex's 4,096 index ranges fails naming the limit; its write is undone."""
+    client = ConvexClient(notes.url)
+    with deadline(30):
+        assert client.mutation("limits:addThenQuery", {"text": "at the limit", "queries": 4096}) == 4096
+        with pytest.raises(Exception, match=r"Too many index ranges read .*limit: 4096"):
+            client.mutation("limits:addThenQuery", {"text": "over the limit", "queries": 4097})
+        assert client.query("notes:list", {}) == ["at the limit"]
+
+
+def test_a_document_over_one_mib_is_refused(notes: LocalBackend) -> None:
+    client = ConvexClient(notes.url)
+    with deadline(30):
+        client.mutation("limits:addLong", {"length": 1_000_000})
+        with pytest.raises(Exception, match=r"Document is too large .*limit: 1048576 bytes"):
+            client.mutation("limits:addLong", {"length": 1 << 20})
+        assert [len(text) for text in client.query("notes:list", {})] == [1_000_000]
+
+
+def test_arguments_over_the_limits_are_refused(notes: LocalBackend) -> None:
+    client = ConvexClient(notes.url)
+    with deadline(30):
+        with pytest.raises(Exception, match=r"Arguments are too large .*limit: 16777216 bytes"):
+            client.mutation("notes:add", {"text": "x" * (16 << 20)})
+        with pytest.raises(Exception, match=r"Array has too many items \(8193; limit: 8192\)"):
+            client.action("notes:echo", {"value": [0] * 8193})
+        assert client.query("notes:list", {}) == []
+
+
 def test_action_round_trips_convex_values(notes: LocalBackend) -> None:
     value: dict[str, Any] = {"list": [1.5, "two", True, None], "nested": {"x": -0.25}}
     with deadline(10):

@@ -3,9 +3,10 @@ import { AsyncLocalStorage } from "node:async_hooks";
 import { readdirSync, statSync } from "node:fs";
 import { join, relative, sep } from "node:path";
 import { pathToFileURL } from "node:url";
-import { convexTest } from "convex-test";
-import { makeFunctionReference, type SchemaDefinition } from "convex/server";
-import type { Value } from "convex/values";
+import type { convexTest } from "convex-test";
+import { makeFunctionReference, type PaginationResult, type SchemaDefinition } from "convex/server";
+import { getConvexSize, type Value } from "convex/values";
+import { checkArguments, convexTestWithLimits } from "./limits.js";
 import { withoutSystemFields, type Tables } from "./persistence.js";
 
 export type UdfType = "query" | "mutation" | "action";
@@ -65,6 +66,12 @@ export function canonicalPath(udfPath: string): string {
 
 class CallError extends Error {}
 
+// The runner's own transactions (state-file dump and restore) stay within Convex's limits
+// too: at most this many documents / about this many bytes each (a page may pass the byte
+// budget by one document).
+const HOUSEKEEPING_DOCUMENTS = 8000;
+const HOUSEKEEPING_BYTES = 8 << 20;
+
 export class FunctionRunner {
   private readonly modulesByPath: Map<string, () => Promise<Record<string, unknown>>>;
   private readonly schema: SchemaDefinition<any, boolean> | undefined;
@@ -92,29 +99,55 @@ export class FunctionRunner {
   }
 
   private freshDatabase(): ReturnType<typeof convexTest> {
-    return convexTest(this.schema as SchemaDefinition<any, boolean>, this.modules);
+    return convexTestWithLimits(this.schema, this.modules);
   }
 
-  /** Every document of every schema table, oldest first (for `--state-file`). */
+  /**
+   * Every document of every schema table, oldest first (for `--state-file`). Read in pages,
+   * one transaction each, so a table larger than one transaction may read still dumps.
+   */
   dumpTables(): Promise<Tables> {
-    return this.serially(() =>
-      this.test.run(async (ctx) => {
-        const tables: Tables = {};
-        for (const name of this.tableNames()) tables[name] = await ctx.db.query(name).collect();
-        return tables;
-      }),
-    );
+    return this.serially(async () => {
+      const tables: Tables = {};
+      for (const name of this.tableNames()) {
+        const documents: Tables[string] = (tables[name] = []);
+        let cursor: string | null = null;
+        for (;;) {
+          const page: PaginationResult<Tables[string][number]> = await this.test.run(
+            async (ctx) =>
+              await ctx.db
+                .query(name)
+                .paginate({ cursor, numItems: HOUSEKEEPING_DOCUMENTS, maximumBytesRead: HOUSEKEEPING_BYTES }),
+          );
+          documents.push(...page.page);
+          if (page.isDone) break;
+          cursor = page.continueCursor;
+        }
+      }
+      return tables;
+    });
   }
 
-  /** Inserts saved documents (new `_id`s: convex-test assigns them). */
+  /** Inserts saved documents (new `_id`s: convex-test assigns them), in transactions within the limits. */
   restoreTables(tables: Tables): Promise<void> {
-    return this.serially(() =>
-      this.test.run(async (ctx) => {
-        for (const [name, documents] of Object.entries(tables)) {
-          for (const document of documents) await ctx.db.insert(name, withoutSystemFields(document));
+    return this.serially(async () => {
+      for (const [name, documents] of Object.entries(tables)) {
+        let start = 0;
+        while (start < documents.length) {
+          let end = start;
+          let bytes = 0;
+          while (end < documents.length && end - start < HOUSEKEEPING_DOCUMENTS && bytes < HOUSEKEEPING_BYTES) {
+            bytes += getConvexSize(documents[end]);
+            end += 1;
+          }
+          const batch = documents.slice(start, end);
+          await this.test.run(async (ctx) => {
+            for (const document of batch) await ctx.db.insert(name, withoutSystemFields(document));
+          });
+          start = end;
         }
-      }),
-    );
+      }
+    });
   }
 
   private tableNames(): string[] {
@@ -150,6 +183,7 @@ export class FunctionRunner {
           );
         }
         if (options.failWith !== undefined) throw new Error(options.failWith);
+        checkArguments(args);
         const run = this.test[type] as unknown as (reference: unknown, args: unknown) => Promise<Value>;
         const value = await run(makeFunctionReference<UdfType>(path), args);
         return { ok: true as const, value: value ?? null, type };
