@@ -127,7 +127,10 @@ def test_transaction_limits_are_enforced_and_roll_back(notes: LocalBackend) -> N
     """A function over Convex's 4,096 index ranges fails naming the limit; its write is undone."""
     client = ConvexClient(notes.url)
     with deadline(30):
-        assert client.mutation("limits:addThenQuery", {"text": "at the limit", "queries": 4096}) == 4096
+        assert (
+            client.mutation("limits:addThenQuery", {"text": "at the limit", "queries": 4096})
+            == 4096
+        )
         with pytest.raises(Exception, match=r"Too many index ranges read .*limit: 4096"):
             client.mutation("limits:addThenQuery", {"text": "over the limit", "queries": 4097})
         assert client.query("notes:list", {}) == ["at the limit"]
