@@ -14,7 +14,7 @@ const modules = import.meta.glob("./**/*.*s");
 const upsertModel = internal.mutations.syncModels.upsertModel;
 const upsertModels = internal.mutations.syncModels.upsertModels;
 const recordSync = internal.mutations.history.recordSync;
-// convex-test scans a whole table for each index lookup: a maximal batch takes seconds.
+// A maximal batch takes a few seconds here (over vitest's default 5 s on a busy machine).
 const MAXIMAL_BATCH_TIMEOUT_MS = 60_000;
 
 function setup() {

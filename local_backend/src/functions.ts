@@ -1,11 +1,11 @@
 /** Loads every module under the functions folder and runs them with convex-test. */
-import { AsyncLocalStorage } from "node:async_hooks";
 import { readdirSync, statSync } from "node:fs";
 import { join, relative, sep } from "node:path";
 import { pathToFileURL } from "node:url";
 import type { convexTest } from "convex-test";
 import { makeFunctionReference, type PaginationResult, type SchemaDefinition } from "convex/server";
 import { getConvexSize, type Value } from "convex/values";
+import { convexTestDatabases } from "./indexLookups.js";
 import { checkArguments, convexTestWithLimits } from "./limits.js";
 import { withoutSystemFields, type Tables } from "./persistence.js";
 
@@ -190,7 +190,7 @@ export class FunctionRunner {
       } catch (error) {
         return { ...describeError(error), type };
       } finally {
-        if (this.databases === undefined) this.databases = await convexTestDatabases(this.test);
+        this.databases ??= convexTestDatabases(this.test) as QueryResultsHolder[];
         this.dropFinishedQueries(this.databases);
       }
     });
@@ -250,38 +250,6 @@ export class FunctionRunner {
 
 interface QueryResultsHolder {
   _queryResults: Record<number, unknown>;
-}
-
-/**
- * convex-test's databases, which it does not export: every method of a convexTest
- * instance runs inside `AsyncLocalStorage#run(store)`, where `store.components[path].db`
- * is the database. One no-op `run` with that method wrapped captures the store. Empty if
- * a convex-test release changes this shape (the memory test would then fail).
- */
-async function convexTestDatabases(test: ReturnType<typeof convexTest>): Promise<QueryResultsHolder[]> {
-  const stores: unknown[] = [];
-  const prototype = AsyncLocalStorage.prototype as unknown as { run: (...args: unknown[]) => unknown };
-  const run = prototype.run;
-  prototype.run = function (this: unknown, ...args: unknown[]) {
-    stores.push(args[0]);
-    return run.apply(this, args);
-  };
-  try {
-    await test.run(async () => undefined);
-  } finally {
-    prototype.run = run;
-  }
-  const databases: QueryResultsHolder[] = [];
-  for (const store of stores) {
-    const components = (store as { components?: Record<string, { db?: unknown }> } | null)?.components;
-    for (const component of Object.values(components ?? {})) {
-      const db = component.db as Partial<QueryResultsHolder> | undefined;
-      if (db !== undefined && typeof db._queryResults === "object" && !databases.includes(db as QueryResultsHolder)) {
-        databases.push(db as QueryResultsHolder);
-      }
-    }
-  }
-  return databases;
 }
 
 function title(type: UdfType): string {

@@ -7,6 +7,7 @@ import { convexTest, type TestConvex } from "convex-test";
 import { TransactionMetricsTracker } from "convex-test/dist/transactionMetrics.js";
 import type { GenericSchema, SchemaDefinition } from "convex/server";
 import { getConvexSize, type Value } from "convex/values";
+import { installIndexLookups } from "./indexLookups.js";
 
 const MiB = 1 << 20;
 /** What one document may take, system fields included. */
@@ -24,21 +25,26 @@ type Modules = Record<string, () => Promise<any>>;
  * A convex-test instance that enforces Convex's transaction limits (convex-test's
  * `transactionLimits: true`: 16 MiB read and written, 32,000 documents scanned, 16,000 written,
  * 4,096 index ranges) and the 1 MiB per-document limit convex-test does not check. A function
- * over a limit throws an error naming it and its writes are rolled back, as on Convex.
+ * over a limit throws an error naming it and its writes are rolled back, as on Convex. Its index
+ * lookups skip the table scan (see indexLookups.ts), so it keeps up with larger tables.
  */
 export function convexTestWithLimits<Schema extends GenericSchema>(
   schema: SchemaDefinition<Schema, boolean> | undefined,
   modules: Modules,
 ): TestConvex<SchemaDefinition<Schema, boolean>> {
   checkDocumentSizes();
-  return convexTest({ schema, modules, transactionLimits: true });
+  const test = convexTest({ schema, modules, transactionLimits: true });
+  installIndexLookups(test);
+  return test;
 }
 
 /** Throws what Convex answers for arguments over its size or array-length limits. */
 export function checkArguments(args: Value): void {
   const size = getConvexSize(args);
   if (size > MAX_ARGUMENTS_BYTES) {
-    throw new Error(`Arguments are too large (${size} bytes; limit: ${MAX_ARGUMENTS_BYTES} bytes). ${LIMITS_PAGE}`);
+    throw new Error(
+      `Arguments are too large (${size} bytes; limit: ${MAX_ARGUMENTS_BYTES} bytes). ${LIMITS_PAGE}`,
+    );
   }
   const longest = longestArray(args);
   if (longest > MAX_ARRAY_ITEMS) {
@@ -52,7 +58,9 @@ function longestArray(value: Value): number {
   }
   if (value !== null && typeof value === "object" && !(value instanceof ArrayBuffer)) {
     let longest = 0;
-    for (const item of Object.values(value)) if (item !== undefined) longest = Math.max(longest, longestArray(item));
+    for (const item of Object.values(value)) {
+      if (item !== undefined) longest = Math.max(longest, longestArray(item));
+    }
     return longest;
   }
   return 0;
@@ -80,7 +88,8 @@ function checkDocumentSizes(): void {
   prototype.trackWrite = function (this: Tracker, docSizeBytes: number) {
     if (this._current()?.enforce === true && docSizeBytes > MAX_DOCUMENT_BYTES) {
       throw new Error(
-        `Document is too large (${docSizeBytes} bytes; limit: ${MAX_DOCUMENT_BYTES} bytes per document). ${LIMITS_PAGE}`,
+        `Document is too large (${docSizeBytes} bytes; limit: ${MAX_DOCUMENT_BYTES} bytes per document). ` +
+          LIMITS_PAGE,
       );
     }
     trackWrite.call(this, docSizeBytes);
