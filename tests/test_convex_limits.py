@@ -135,8 +135,8 @@ def test_long_descriptions_split_a_batch_instead_of_breaking_it(backend: LocalBa
 def test_a_model_too_large_for_a_document_is_its_own_error_and_never_sent(
     backend: LocalBackend,
 ) -> None:
-    small = {"apiIdentifier": "acme/small", "modelName": "S", "provider": "acme", "slug": "s"}
-    small["isFree"] = True
+    small: dict[str, Any] = {"apiIdentifier": "acme/small", "modelName": "S", "provider": "acme"}
+    small |= {"slug": "s", "isFree": True}
     too_large = {**small, "apiIdentifier": "acme/huge", "description": "é" * (HUGE // 2)}
     assert encoded_size(too_large) > MAX_DOCUMENT_BYTES
     problem = oversized_model(too_large)
