@@ -44,8 +44,8 @@ LIST_HISTORY = "queries/history:list"
 #: (`convex/lib/limits.ts` derives that from Convex's per-transaction limits).
 BATCH_SIZE = 1024
 #: The most bytes (compact UTF-8 JSON) one batched call sends. The functions accept about
-#: 1.75 MiB of items (Convex's own measure, within ~20 bytes an item of this one), which keeps
-#: a call's reads and writes under a quarter of Convex's 16 MiB.
+#: 1.75 MiB of items by Convex's own size measure (which differs from JSON's by a few bytes an
+#: item), keeping a call's reads and writes under a quarter of Convex's 16 MiB.
 MAX_BATCH_BYTES = 1536 * 1024
 #: The largest model the client sends: Convex stores at most 1 MiB per document, and
 #: `upsertModel` adds a few fields (and the system fields) to the arguments.

@@ -23,6 +23,7 @@ from sync_client.convex_store import (
     oversized_model,
 )
 from sync_client.errors import ConvexCallError, ConvexDeadlineError, ExitCode
+from sync_client.report import error_code
 from sync_client.settings import Secret
 
 runner = CliRunner()
@@ -188,6 +189,7 @@ def test_a_call_outliving_the_deadline_after_an_answer_may_have_landed() -> None
         assert "cannot reach" not in message
         assert caught.value.hint is not None and "--timeout" in caught.value.hint
         assert caught.value.exit_code == ExitCode.UNAVAILABLE
+        assert error_code(caught.value) == "convex_deadline"  # --json's error code
         backend.set_faults(latency_ms=0)
         # It did land: the message's "may" is real.
         deadline = time.monotonic() + 10

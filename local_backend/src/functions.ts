@@ -113,11 +113,9 @@ export class FunctionRunner {
         const documents: Tables[string] = (tables[name] = []);
         let cursor: string | null = null;
         for (;;) {
+          const options = { cursor, numItems: HOUSEKEEPING_DOCUMENTS, maximumBytesRead: HOUSEKEEPING_BYTES };
           const page: PaginationResult<Tables[string][number]> = await this.test.run(
-            async (ctx) =>
-              await ctx.db
-                .query(name)
-                .paginate({ cursor, numItems: HOUSEKEEPING_DOCUMENTS, maximumBytesRead: HOUSEKEEPING_BYTES }),
+            async (ctx) => await ctx.db.query(name).paginate(options),
           );
           documents.push(...page.page);
           if (page.isDone) break;
@@ -128,7 +126,10 @@ export class FunctionRunner {
     });
   }
 
-  /** Inserts saved documents (new `_id`s: convex-test assigns them), in transactions within the limits. */
+  /**
+   * Inserts saved documents (new `_id`s: convex-test assigns them), in transactions
+   * within the limits.
+   */
   restoreTables(tables: Tables): Promise<void> {
     return this.serially(async () => {
       for (const [name, documents] of Object.entries(tables)) {
@@ -136,7 +137,8 @@ export class FunctionRunner {
         while (start < documents.length) {
           let end = start;
           let bytes = 0;
-          while (end < documents.length && end - start < HOUSEKEEPING_DOCUMENTS && bytes < HOUSEKEEPING_BYTES) {
+          const full = () => end - start >= HOUSEKEEPING_DOCUMENTS || bytes >= HOUSEKEEPING_BYTES;
+          while (end < documents.length && !full()) {
             bytes += getConvexSize(documents[end]);
             end += 1;
           }
