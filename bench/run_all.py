@@ -23,6 +23,7 @@ BENCHMARKS = (
     "bench_mapping.py",
     "bench_cli_start.py",
     "bench_catalog.py",
+    "bench_backend_scale.py",
 )
 
 INTRO = """\
@@ -41,6 +42,7 @@ python3 -m venv .venv && .venv/bin/pip install -e '.[dev]' && npm ci   # once
 .venv/bin/python bench/bench_mapping.py
 .venv/bin/python bench/bench_cli_start.py
 .venv/bin/python bench/bench_catalog.py
+.venv/bin/python bench/bench_backend_scale.py  # the local backend's cost by table size
 .venv/bin/python bench/bench_local_backend.py  # the local backend's own cost per call
 ```
 

@@ -1,5 +1,5 @@
 /// <reference types="vite/client" />
-import { convexTest } from "convex-test";
+import { convexTestWithLimits } from "../local_backend/src/limits";
 import { ConvexError, type Value } from "convex/values";
 import { describe, expect, test } from "vitest";
 import { internal } from "./_generated/api";
@@ -22,7 +22,7 @@ const MODEL = {
 
 describe("setActive", () => {
   test("activates and deactivates, returning the row's new state", async () => {
-    const t = convexTest(schema, modules);
+    const t = convexTestWithLimits(schema, modules);
     const { id } = await t.mutation(upsertModel, MODEL);
     const before = await t.run(async (ctx) => await ctx.db.get("aiModels", id));
 
@@ -36,7 +36,7 @@ describe("setActive", () => {
   });
 
   test("setting the state it already has is harmless", async () => {
-    const t = convexTest(schema, modules);
+    const t = convexTestWithLimits(schema, modules);
     await t.mutation(upsertModel, MODEL);
     await t.mutation(setActive, { apiIdentifier: MODEL.apiIdentifier, isActive: true });
     const again = await t.mutation(setActive, { apiIdentifier: MODEL.apiIdentifier, isActive: true });
@@ -44,7 +44,7 @@ describe("setActive", () => {
   });
 
   test("an unknown model is a ConvexError naming it, and nothing is written", async () => {
-    const t = convexTest(schema, modules);
+    const t = convexTestWithLimits(schema, modules);
     await t.mutation(upsertModel, MODEL);
     const error = await t
       .mutation(setActive, { apiIdentifier: "nobody/nothing", isActive: true })
@@ -59,7 +59,7 @@ describe("setActive", () => {
   });
 
   test("with several rows for the model, sets each and returns the oldest", async () => {
-    const t = convexTest(schema, modules);
+    const t = convexTestWithLimits(schema, modules);
     const [oldest, newer] = await t.run(async (ctx) => {
       const row = { provider: "x-ai", modelName: "Grok", apiIdentifier: MODEL.apiIdentifier };
       return [

@@ -1,5 +1,5 @@
 /// <reference types="vite/client" />
-import { convexTest } from "convex-test";
+import { convexTestWithLimits } from "../local_backend/src/limits";
 import { describe, expect, test } from "vitest";
 import { internal } from "./_generated/api";
 import schema from "./schema";
@@ -8,7 +8,7 @@ const modules = import.meta.glob("./**/*.*s");
 const list = internal.queries.aiModels.list;
 
 async function seeded() {
-  const t = convexTest(schema, modules);
+  const t = convexTestWithLimits(schema, modules);
   await t.run(async (ctx) => {
     // Rows the app made by hand: never synced, or explicitly not.
     await ctx.db.insert("aiModels", {
@@ -71,7 +71,7 @@ describe("queries/aiModels:list", () => {
   });
 
   test("an empty table is an empty list", async () => {
-    const t = convexTest(schema, modules);
+    const t = convexTestWithLimits(schema, modules);
     expect(await t.query(list, {})).toEqual([]);
     expect(await t.query(list, { syncedOnly: true })).toEqual([]);
   });

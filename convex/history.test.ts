@@ -1,5 +1,5 @@
 /// <reference types="vite/client" />
-import { convexTest } from "convex-test";
+import { convexTestWithLimits } from "../local_backend/src/limits";
 import { ConvexError, type Value } from "convex/values";
 import { afterEach, beforeEach, describe, expect, test, vi } from "vitest";
 import { internal } from "./_generated/api";
@@ -39,13 +39,13 @@ afterEach(() => {
   vi.useRealTimers();
 });
 
-async function historyRows(t: ReturnType<typeof convexTest>) {
+async function historyRows(t: ReturnType<typeof convexTestWithLimits<typeof schema.tables>>) {
   return await t.run(async (ctx) => await ctx.db.query("modelHistory").collect());
 }
 
 describe("mutations/history:recordSync", () => {
   test("the first sighting of a model records its values", async () => {
-    const t = convexTest(schema, modules);
+    const t = convexTestWithLimits(schema, modules);
     const { recorded, results } = await t.mutation(recordSync, { entries: [SONNET, QWEN] });
     expect(recorded).toBe(2);
     expect(results).toEqual([
@@ -72,7 +72,7 @@ describe("mutations/history:recordSync", () => {
   });
 
   test("nothing is recorded when nothing changed (a replay is harmless)", async () => {
-    const t = convexTest(schema, modules);
+    const t = convexTestWithLimits(schema, modules);
     await t.mutation(recordSync, { entries: [SONNET, QWEN] });
     vi.setSystemTime(T0 + DAY);
     const { recorded, results } = await t.mutation(recordSync, { entries: [SONNET, QWEN] });
@@ -85,7 +85,7 @@ describe("mutations/history:recordSync", () => {
   });
 
   test("a change records the new values and what changed from what", async () => {
-    const t = convexTest(schema, modules);
+    const t = convexTestWithLimits(schema, modules);
     await t.mutation(recordSync, { entries: [SONNET, QWEN] });
     vi.setSystemTime(T0 + DAY);
     const changed = { ...SONNET, inputCostPer1MTokens: 2.5, rank: 3 };
@@ -114,7 +114,7 @@ describe("mutations/history:recordSync", () => {
     ["rank", 2],
     ["list", "catalog"],
   ] as const)("a change of %s alone is recorded", async (field, value) => {
-    const t = convexTest(schema, modules);
+    const t = convexTestWithLimits(schema, modules);
     await t.mutation(recordSync, { entries: [SONNET] });
     const {
       results: [result],
@@ -125,7 +125,7 @@ describe("mutations/history:recordSync", () => {
   });
 
   test("a value that disappears is a change to nothing", async () => {
-    const t = convexTest(schema, modules);
+    const t = convexTestWithLimits(schema, modules);
     await t.mutation(recordSync, { entries: [SONNET] });
     const { maxCompletionTokens, rank, list: _list, ...rest } = SONNET;
     const {
@@ -147,7 +147,7 @@ describe("mutations/history:recordSync", () => {
   });
 
   test("changes are compared with the latest row, not the first", async () => {
-    const t = convexTest(schema, modules);
+    const t = convexTestWithLimits(schema, modules);
     await t.mutation(recordSync, { entries: [SONNET] });
     vi.setSystemTime(T0 + DAY);
     await t.mutation(recordSync, { entries: [{ ...SONNET, inputCostPer1MTokens: 2 }] });
@@ -171,7 +171,7 @@ describe("mutations/history:recordSync", () => {
     ["rank", 0],
     ["apiIdentifier", ""],
   ] as const)("an entry with %s = %s is rejected, naming the field; the others are recorded", async (field, value) => {
-    const t = convexTest(schema, modules);
+    const t = convexTestWithLimits(schema, modules);
     const { recorded, results } = await t.mutation(recordSync, {
       entries: [{ ...SONNET, [field]: value }, QWEN],
     });
@@ -186,7 +186,7 @@ describe("mutations/history:recordSync", () => {
   });
 
   test("an unknown list name is refused by the validator", async () => {
-    const t = convexTest(schema, modules);
+    const t = convexTestWithLimits(schema, modules);
     await expect(
       t.mutation(recordSync, { entries: [{ ...SONNET, list: "top" as "paid" }] }),
     ).rejects.toThrow();
@@ -196,7 +196,7 @@ describe("mutations/history:recordSync", () => {
 
 describe("queries/history:list", () => {
   async function withHistory() {
-    const t = convexTest(schema, modules);
+    const t = convexTestWithLimits(schema, modules);
     await t.mutation(recordSync, { entries: [SONNET, QWEN] });
     vi.setSystemTime(T0 + DAY);
     await t.mutation(recordSync, { entries: [{ ...SONNET, rank: 2 }, { ...QWEN, rank: 1 }] });
@@ -236,7 +236,7 @@ describe("queries/history:list", () => {
   });
 
   test.each([0, -1, 1.5, 8193])("limit %s is rejected", async (limit) => {
-    const t = convexTest(schema, modules);
+    const t = convexTestWithLimits(schema, modules);
     const error = await t.query(list, { limit }).then(() => null, (e: unknown) => e);
     expect(error).toBeInstanceOf(ConvexError);
     expect((error as ConvexError<Value>).data).toMatchObject({ field: "limit" });

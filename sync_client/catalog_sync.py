@@ -1,18 +1,19 @@
 """`--catalog`: sync every model OpenRouter lists through the batched `upsertModels` mutation.
 
-A per-model sync costs one round trip per model; here the whole catalog goes in a few
-chunks, each within Convex's limits (8,192 array items, 16 MiB of arguments). Results come
-back per item in the same `SyncReport` a ranked sync produces (list "catalog", no ranks).
+A per-model sync costs one round trip per model; here the whole catalog goes in chunks cut
+by item count and encoded size (`convex_store.BATCH_SIZE`, `MAX_BATCH_BYTES`), so that each
+call stays within Convex's limits however long the descriptions. A model too large for one
+Convex document is its own error. Results come back per item in the same `SyncReport` a
+ranked sync produces (list "catalog", no ranks).
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any, Protocol
 
-from sync_client.convex_store import BATCH_SIZE
+from sync_client.convex_store import BATCH_SIZE, MAX_BATCH_BYTES, chunk_items
 from sync_client.errors import ConvexCallError, ConvexUnavailableError, MalformedModelError
 from sync_client.sync import (
     Step,
@@ -34,9 +35,6 @@ if TYPE_CHECKING:
     from sync_client.convex_store import BatchItemResult
 
 CATALOG_LIST = "catalog"
-#: Measured as compact UTF-8 JSON; Convex allows 16 MiB of arguments, so this leaves room
-#: for its own encoding and the envelope.
-MAX_CHUNK_BYTES = 8 * 1024 * 1024
 
 
 class BatchStore(Protocol):
@@ -47,33 +45,6 @@ class BatchStore(Protocol):
     def list_models(self, synced_only: bool = False) -> list[dict[str, Any]]: ...
 
 
-def encoded_size(args: Mapping[str, Any]) -> int:
-    """Bytes of `args` as compact UTF-8 JSON (what a chunk's size is measured in)."""
-    return len(json.dumps(args, ensure_ascii=False, separators=(",", ":")).encode())
-
-
-def chunk_items(
-    items: Sequence[Mapping[str, Any]],
-    *,
-    max_items: int = BATCH_SIZE,
-    max_bytes: int = MAX_CHUNK_BYTES,
-) -> Iterator[range]:
-    """Index ranges over `items`, each at most `max_items` long and `max_bytes` encoded
-    (a single item larger than `max_bytes` gets a range of its own)."""
-    if max_items < 1:
-        raise ValueError("max_items must be at least 1")
-    start = 0
-    size = 2  # the enclosing brackets
-    for index, item in enumerate(items):
-        item_size = encoded_size(item) + 1  # its comma
-        if index > start and (index - start >= max_items or size + item_size > max_bytes):
-            yield range(start, index)
-            start, size = index, 2
-        size += item_size
-    if start < len(items):
-        yield range(start, len(items))
-
-
 def sync_catalog(
     *,
     fetch_catalog: Callable[[], Any],
@@ -82,15 +53,16 @@ def sync_catalog(
     to_args: Callable[[Any], Mapping[str, Any]] = default_to_args,
     progress: Callable[[str], None] = silent,
     max_items: int = BATCH_SIZE,
-    max_bytes: int = MAX_CHUNK_BYTES,
+    max_bytes: int = MAX_BATCH_BYTES,
     on_step: StepCallback | None = None,
 ) -> SyncReport:
     """Fetch once, then upsert (or, with `dry_run`, plan) every listed model in chunks.
 
     New models are inserted inactive, as in a ranked sync. A model whose data has an unexpected
-    shape, that cannot be mapped or that `upsertModels` rejects is reported and the rest still
-    land. `ConvexUnavailableError`
-    stops the run; the models of unsent chunks are kept in `report.not_attempted`.
+    shape, that cannot be mapped, that is too large for a Convex document or that
+    `upsertModels` rejects is reported and the rest still land. `ConvexUnavailableError` (or
+    its `ConvexDeadlineError`) stops the run; the models of unsent chunks are kept in
+    `report.not_attempted`.
     """
     progress("fetching the OpenRouter catalog")
     catalog = fetch_catalog()

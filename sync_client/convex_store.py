@@ -2,11 +2,17 @@
 
 The SDK has no timeout: an unreachable host is retried forever and a wrong admin key makes it
 reconnect forever. Each call therefore runs under a SIGALRM deadline (the SDK checks for
-signals about once a second), and a breach becomes `ConvexUnavailableError`.
+signals about once a second), and a breach becomes `ConvexUnavailableError` (the deployment
+never answered) or `ConvexDeadlineError` (it answered earlier, this call got no answer).
+
+Batched calls are cut to fit Convex's limits (https://docs.convex.dev/production/state/limits):
+by item count and by encoded size, and a model whose document Convex could not store is that
+model's own error, never sent.
 """
 
 from __future__ import annotations
 
+import json
 import signal
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -16,7 +22,12 @@ from types import FrameType, TracebackType
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlsplit
 
-from sync_client.errors import ConfigError, ConvexCallError, ConvexUnavailableError
+from sync_client.errors import (
+    ConfigError,
+    ConvexCallError,
+    ConvexDeadlineError,
+    ConvexUnavailableError,
+)
 from sync_client.redaction import RevealsSecret, redact, secret_fragments
 
 if TYPE_CHECKING:
@@ -29,9 +40,16 @@ SET_ACTIVE = "mutations/activation:setActive"
 RECORD_HISTORY = "mutations/history:recordSync"
 LIST_HISTORY = "queries/history:list"
 
-#: The most items one call sends (upsertModels, recordSync): Convex arrays hold at most 8,192;
-#: half of that also stays far under the 16 MiB a call's arguments may take.
-BATCH_SIZE = 4096
+#: The most items one batched call sends: `upsertModels` and `recordSync` accept up to 1,024
+#: (`convex/lib/limits.ts` derives that from Convex's per-transaction limits).
+BATCH_SIZE = 1024
+#: The most bytes (compact UTF-8 JSON) one batched call sends. The functions accept about
+#: 1.75 MiB of items by Convex's own size measure (which differs from JSON's by a few bytes an
+#: item), keeping a call's reads and writes under a quarter of Convex's 16 MiB.
+MAX_BATCH_BYTES = 1536 * 1024
+#: The largest model the client sends: Convex stores at most 1 MiB per document, and
+#: `upsertModel` adds a few fields (and the system fields) to the arguments.
+MAX_DOCUMENT_BYTES = (1 << 20) - 16 * 1024
 
 _NOT_FOUND_MARKERS = ("Could not find public function", "Could not find function")
 # The SDK's worker gives up on a connection it never made with this bare message (seen with a
@@ -59,6 +77,46 @@ class BatchItemResult:
     data: Any = None
 
 
+def encoded_size(value: Any) -> int:
+    """Bytes of `value` as compact UTF-8 JSON (what batches are measured in)."""
+    return len(json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode())
+
+
+def chunk_items(
+    items: Sequence[Mapping[str, Any]],
+    *,
+    max_items: int = BATCH_SIZE,
+    max_bytes: int = MAX_BATCH_BYTES,
+) -> Iterator[range]:
+    """Index ranges over `items`, each at most `max_items` long and `max_bytes` encoded
+    (a single item larger than `max_bytes` gets a range of its own)."""
+    if max_items < 1:
+        raise ValueError("max_items must be at least 1")
+    start = 0
+    size = 2  # the enclosing brackets
+    for index, item in enumerate(items):
+        item_size = encoded_size(item) + 1  # its comma
+        if index > start and (index - start >= max_items or size + item_size > max_bytes):
+            yield range(start, index)
+            start, size = index, 2
+        size += item_size
+    if start < len(items):
+        yield range(start, len(items))
+
+
+def oversized_model(args: Mapping[str, Any]) -> str | None:
+    """Why Convex could not store this model's document, or None if it can."""
+    size = encoded_size(args)
+    if size <= MAX_DOCUMENT_BYTES:
+        return None
+    largest = max(args, key=lambda field: encoded_size(args[field]))
+    return (
+        f"too large for Convex: the model's document would take {size:,} bytes "
+        f"({largest}: {encoded_size(args[largest]):,}); Convex stores at most 1 MiB per "
+        "document, so it was not sent"
+    )
+
+
 class _DeadlineExceeded(Exception):
     """Raised from the SIGALRM handler inside a blocked SDK call."""
 
@@ -80,6 +138,8 @@ class ConvexStore:
             raise ConfigError(f"not a deployment URL: {url!r}", hint="set CONVEX_URL to https://…")
         self.host = parts.netloc
         self.timeout_s = timeout_s
+        # Whether the deployment has answered a call (it is reachable and took the key).
+        self._answered = False
         self._secrets = secret_fragments(deploy_key)
         self._client: ConvexClient | None = ConvexClient(url)
         if deploy_key is not None:
@@ -107,17 +167,40 @@ class ConvexStore:
 
     def upsert(self, args: Mapping[str, Any]) -> UpsertOutcome:
         """`upsertModel`: insert (inactive) or update one model's metadata."""
+        problem = oversized_model(args)
+        if problem is not None:
+            raise ConvexCallError(problem)
         result = self._mutation(UPSERT_MODEL, dict(args))
         return UpsertOutcome(action=result["action"], id=str(result["id"]))
 
     def upsert_many(self, items: Sequence[Mapping[str, Any]]) -> list[BatchItemResult]:
-        """`upsertModels` in chunks; a bad item is reported in its result, the rest land."""
-        results: list[BatchItemResult] = []
-        for start in range(0, len(items), BATCH_SIZE):
-            chunk = [dict(item) for item in items[start : start + BATCH_SIZE]]
-            response = self._mutation(UPSERT_MODELS, {"models": chunk})
-            results.extend(self._batch_item(item) for item in response["results"])
-        return results
+        """`upsertModels` in chunks within Convex's limits; `results[i]` is item i's outcome.
+        A bad item is reported in its result (one too large for Convex is not sent), the rest
+        land."""
+        results: list[BatchItemResult | None] = [None] * len(items)
+        send: list[int] = []
+        for index, item in enumerate(items):
+            problem = oversized_model(item)
+            if problem is None:
+                send.append(index)
+            else:
+                api_id = str(item.get("apiIdentifier"))
+                results[index] = BatchItemResult(api_identifier=api_id, ok=False, error=problem)
+        for indexes in self._chunks([items[i] for i in send]):
+            chunk = send[indexes.start : indexes.stop]
+            response = self._mutation(UPSERT_MODELS, {"models": [dict(items[i]) for i in chunk]})
+            answers = response["results"]
+            if len(answers) != len(chunk):
+                raise ConvexCallError(
+                    f"upsertModels answered {len(answers)} results for {len(chunk)}"
+                )
+            for index, answer in zip(chunk, answers, strict=True):
+                results[index] = self._batch_item(answer)
+        return [result for result in results if result is not None]
+
+    @staticmethod
+    def _chunks(items: Sequence[Mapping[str, Any]]) -> Iterator[range]:
+        return chunk_items(items, max_items=BATCH_SIZE, max_bytes=MAX_BATCH_BYTES)
 
     def _batch_item(self, item: Mapping[str, Any]) -> BatchItemResult:
         error = item.get("error")
@@ -143,9 +226,14 @@ class ConvexStore:
         return dict(self._mutation(SET_ACTIVE, {"apiIdentifier": api_id, "isActive": is_active}))
 
     def record_history(self, entries: Sequence[Mapping[str, Any]]) -> int:
-        """Record this sync's per-model values; returns how many history rows were added."""
-        response = self._mutation(RECORD_HISTORY, {"entries": [dict(e) for e in entries]})
-        return int(response["recorded"])
+        """Record this sync's per-model values (in chunks within Convex's limits); returns how
+        many history rows were added."""
+        recorded = 0
+        for indexes in self._chunks(entries):
+            chunk = [dict(entry) for entry in entries[indexes.start : indexes.stop]]
+            response = self._mutation(RECORD_HISTORY, {"entries": chunk})
+            recorded += int(response["recorded"])
+        return recorded
 
     def history(self, api_id: str | None = None, limit: int | None = None) -> list[dict[str, Any]]:
         """History rows, newest first."""
@@ -177,13 +265,22 @@ class ConvexStore:
         self._check_thread()
         try:
             with self._deadline():
-                return method(name, args)
+                result = method(name, args)
+            self._answered = True
+            return result
         except _DeadlineExceeded:
+            if self._answered:
+                raise ConvexDeadlineError(
+                    f"{name} got no answer from {self.host} within {self.timeout_s:g} s; it may "
+                    "still have landed, and rerunning is safe (upserts are idempotent)",
+                    hint="allow more time with --timeout",
+                ) from None
             raise ConvexUnavailableError(
                 f"cannot reach or authenticate to {self.host} within {self.timeout_s:g} s",
                 hint="check CONVEX_URL and CONVEX_DEPLOY_KEY, or allow more time with --timeout",
             ) from None
         except ConvexError as error:
+            self._answered = True
             raise ConvexCallError(self._redact(str(error)), data=error.data) from None
         except Exception as error:  # the SDK raises plain Exception for a function's failure
             message = self._redact(str(error))
@@ -198,6 +295,7 @@ class ConvexStore:
                     hint="the functions are internal: set CONVEX_DEPLOY_KEY to the deployment's "
                     "deploy key, and deploy them with `npx convex deploy`",
                 ) from None
+            self._answered = True
             raise ConvexCallError(f"{name} failed: {message}") from None
 
     def _check_thread(self) -> None:

@@ -80,6 +80,10 @@ class ConvexUnavailableError(SyncModelsError):
     exit_code: ClassVar[int] = ExitCode.UNAVAILABLE
 
 
+class ConvexDeadlineError(ConvexUnavailableError):
+    """A deployment that had answered gave one call no answer within the deadline."""
+
+
 class ConvexCallError(SyncModelsError):
     """A single Convex function call failed; `data` holds a ConvexError's payload, if any."""
 

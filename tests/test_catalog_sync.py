@@ -16,9 +16,15 @@ from support.openrouter_fixtures import every_snapshot
 from support.openrouter_server import OpenRouterServer, load_snapshot
 from typer.testing import CliRunner
 
-from sync_client.catalog_sync import chunk_items, encoded_size, sync_catalog
+from sync_client.catalog_sync import sync_catalog
 from sync_client.cli import app
-from sync_client.convex_store import BatchItemResult, ConvexStore
+from sync_client.convex_store import (
+    BATCH_SIZE,
+    BatchItemResult,
+    ConvexStore,
+    chunk_items,
+    encoded_size,
+)
 from sync_client.errors import ConvexUnavailableError, ExitCode
 from sync_client.openrouter import Catalog, parse_catalog
 from sync_client.settings import Secret
@@ -69,7 +75,7 @@ def per_model_sync(backend: LocalBackend, catalog: Catalog) -> None:
     assert report.errors == 0
 
 
-def catalog_sync(backend: LocalBackend, catalog: Catalog, max_items: int = 4096) -> Any:
+def catalog_sync(backend: LocalBackend, catalog: Catalog, max_items: int = BATCH_SIZE) -> Any:
     return sync_catalog(
         fetch_catalog=lambda: catalog,
         open_store=lambda: open_store(backend),

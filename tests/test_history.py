@@ -10,7 +10,7 @@ import pytest
 from support.local_backend import LocalBackend
 
 from sync_client.after_sync import AfterSync, follow_up_sync
-from sync_client.convex_store import ConvexStore
+from sync_client.convex_store import BATCH_SIZE, ConvexStore
 from sync_client.history import build_entries, history_document, render_history
 from sync_client.settings import Secret
 from sync_client.sync import ModelResult, SyncReport
@@ -163,7 +163,7 @@ def test_a_catalog_sized_history_is_sent_in_chunks_and_a_dry_run_records_nothing
         )
 
     after = follow(dry_run=False)
-    assert calls == [4096, 4096, 808]
+    assert calls == [BATCH_SIZE] * (9000 // BATCH_SIZE) + [9000 % BATCH_SIZE]
     assert after.history_recorded == 9000 and after.ok and after.stale == []
     calls.clear()
     assert follow(dry_run=True).history_recorded is None

@@ -12,6 +12,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -121,6 +122,57 @@ def test_public_and_internal_visibility(notes: LocalBackend) -> None:
             anonymous.mutation("notes:clear", {})
         assert admin.mutation("notes:clear", {}) == 1
         assert anonymous.query("notes:list", {}) == []
+
+
+def test_transaction_limits_are_enforced_and_roll_back(notes: LocalBackend) -> None:
+    """A function over Convex's 4,096 index ranges fails naming the limit; its write is undone."""
+    client = ConvexClient(notes.url)
+    with deadline(30):
+        assert (
+            client.mutation("limits:addThenQuery", {"text": "at the limit", "queries": 4096})
+            == 4096
+        )
+        with pytest.raises(Exception, match=r"Too many index ranges read .*limit: 4096"):
+            client.mutation("limits:addThenQuery", {"text": "over the limit", "queries": 4097})
+        assert client.query("notes:list", {}) == ["at the limit"]
+
+
+def test_a_document_over_one_mib_is_refused(notes: LocalBackend) -> None:
+    client = ConvexClient(notes.url)
+    with deadline(30):
+        client.mutation("limits:addLong", {"length": 1_000_000})
+        with pytest.raises(Exception, match=r"Document is too large .*limit: 1048576 bytes"):
+            client.mutation("limits:addLong", {"length": 1 << 20})
+        assert [len(text) for text in client.query("notes:list", {})] == [1_000_000]
+
+
+def test_arguments_over_the_limits_are_refused(notes: LocalBackend) -> None:
+    client = ConvexClient(notes.url)
+    with deadline(30):
+        with pytest.raises(Exception, match=r"Arguments are too large .*limit: 16777216 bytes"):
+            client.mutation("notes:add", {"text": "x" * (16 << 20)})
+        with pytest.raises(Exception, match=r"Array has too many items \(8193; limit: 8192\)"):
+            client.action("notes:echo", {"value": [0] * 8193})
+        assert client.query("notes:list", {}) == []
+
+
+def test_a_state_file_larger_than_one_transaction_loads_and_saves(tmp_path: Path) -> None:
+    """17,000 documents are more than one transaction may write (16,000): the backend's own
+    restore and dump run in transactions within Convex's limits."""
+    count = 17_000
+    state = tmp_path / "state.json"
+    notes = [{"text": f"note {n}"} for n in range(count)]
+    state.write_text(json.dumps({"format": "local-backend-state/1", "tables": {"notes": notes}}))
+    with start_local_backend(
+        functions_dir=FIXTURE_FUNCTIONS, extra_args=("--state-file", str(state))
+    ) as backend:
+        client = ConvexClient(backend.url)
+        with deadline(60):
+            texts = client.query("notes:list", {})
+            client.mutation("notes:add", {"text": "one more"})
+    assert texts == [f"note {n}" for n in range(count)]
+    saved = json.loads(state.read_text())["tables"]["notes"]
+    assert [note["text"] for note in saved] == [*texts, "one more"]
 
 
 def test_action_round_trips_convex_values(notes: LocalBackend) -> None:

@@ -1042,7 +1042,8 @@ def test_convex_backend_killed_mid_run_then_rerun(
     )
 
     assert killed.exit_code == 3
-    killed.assert_one_clear_error("cannot reach")
+    # It had answered before the kill: the call that hung may have landed, not "cannot reach".
+    killed.assert_one_clear_error("got no answer", "may still have landed", "rerunning is safe")
     assert killed.seconds < 8
     assert 2 <= survived < len(ALL_IDS)
     assert rerun.exit_code == 0, rerun.stderr
@@ -1086,7 +1087,7 @@ def test_convex_stops_answering_mid_run_then_rerun(
     )
 
     assert stalled.exit_code == 3
-    stalled.assert_one_clear_error("cannot reach")
+    stalled.assert_one_clear_error("got no answer", "within 1 s", "may still have landed")
     assert stalled.seconds < 8
     assert 2 <= kept < len(ALL_IDS)
     assert rerun.exit_code == 0, rerun.stderr

@@ -13,6 +13,7 @@ import type * as config_topPaidModels from "../config/topPaidModels.js";
 import type * as lib_aiModels from "../lib/aiModels.js";
 import type * as lib_errors from "../lib/errors.js";
 import type * as lib_history from "../lib/history.js";
+import type * as lib_limits from "../lib/limits.js";
 import type * as lib_validators from "../lib/validators.js";
 import type * as mutations_activation from "../mutations/activation.js";
 import type * as mutations_history from "../mutations/history.js";
@@ -32,6 +33,7 @@ declare const fullApi: ApiFromModules<{
   "lib/aiModels": typeof lib_aiModels;
   "lib/errors": typeof lib_errors;
   "lib/history": typeof lib_history;
+  "lib/limits": typeof lib_limits;
   "lib/validators": typeof lib_validators;
   "mutations/activation": typeof mutations_activation;
   "mutations/history": typeof mutations_history;

@@ -50,15 +50,3 @@ export function checkCounts<F extends string>(
 export function fail(data: ErrorData): never {
   throw new ConvexError(data);
 }
-
-/** Convex arrays hold at most 8,192 items. */
-export const MAX_BATCH_ITEMS = 8192;
-
-export function checkBatchSize(length: number): void {
-  if (length > MAX_BATCH_ITEMS) {
-    fail({
-      code: "TOO_MANY_ITEMS",
-      message: `${length} items; send at most ${MAX_BATCH_ITEMS} per call`,
-    });
-  }
-}

@@ -1,7 +1,7 @@
 import { v } from "convex/values";
 import { internalMutation } from "../_generated/server";
-import { checkBatchSize } from "../lib/errors";
 import { recordHistoryEntry } from "../lib/history";
+import { checkBatch, RECORD_SYNC_LIMIT } from "../lib/limits";
 import {
   historyEntry,
   recordSyncItemResult,
@@ -12,7 +12,8 @@ import {
  * Records what a sync saw for each model: a `modelHistory` row when the model
  * is first seen or a tracked value differs from its latest row, none when
  * nothing changed (so a replay records nothing). A field left out counts as
- * absent. Invalid entries are reported in `results` and skipped.
+ * absent. Invalid entries are reported in `results` and skipped. A batch over
+ * `RECORD_SYNC_LIMIT` (items or bytes) is refused whole with `TOO_MANY_ITEMS`.
  */
 export const recordSync = internalMutation({
   args: { entries: v.array(historyEntry) },
@@ -22,7 +23,7 @@ export const recordSync = internalMutation({
     results: v.array(recordSyncItemResult),
   }),
   handler: async (ctx, { entries }) => {
-    checkBatchSize(entries.length);
+    checkBatch(entries, RECORD_SYNC_LIMIT);
     const recordedAt = Date.now();
     const results: RecordSyncItemResult[] = [];
     for (const entry of entries) {

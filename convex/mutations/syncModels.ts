@@ -1,7 +1,7 @@
 import { v } from "convex/values";
 import { internalMutation } from "../_generated/server";
 import { checkUpsertArgs, upsertModelRow } from "../lib/aiModels";
-import { checkBatchSize } from "../lib/errors";
+import { checkBatch, UPSERT_MODELS_LIMIT } from "../lib/limits";
 import {
   upsertModelArgs,
   upsertModelResult,
@@ -23,13 +23,14 @@ export const upsertModel = internalMutation({
 /**
  * `upsertModel` applied to each item, in order; `results[i]` is item i's outcome.
  * An item that breaks a rule is checked before anything of it is written, writes
- * nothing, and is reported in its result; the other items still land.
+ * nothing, and is reported in its result; the other items still land. A batch over
+ * `UPSERT_MODELS_LIMIT` (items or bytes) is refused whole with `TOO_MANY_ITEMS`.
  */
 export const upsertModels = internalMutation({
   args: { models: v.array(upsertModelArgs) },
   returns: v.object({ results: v.array(upsertModelsItemResult) }),
   handler: async (ctx, { models }) => {
-    checkBatchSize(models.length);
+    checkBatch(models, UPSERT_MODELS_LIMIT);
     const results: UpsertModelsItemResult[] = [];
     for (const model of models) {
       const { apiIdentifier } = model;

@@ -1,11 +1,12 @@
 /** Loads every module under the functions folder and runs them with convex-test. */
-import { AsyncLocalStorage } from "node:async_hooks";
 import { readdirSync, statSync } from "node:fs";
 import { join, relative, sep } from "node:path";
 import { pathToFileURL } from "node:url";
-import { convexTest } from "convex-test";
-import { makeFunctionReference, type SchemaDefinition } from "convex/server";
-import type { Value } from "convex/values";
+import type { convexTest } from "convex-test";
+import { makeFunctionReference, type PaginationResult, type SchemaDefinition } from "convex/server";
+import { getConvexSize, type Value } from "convex/values";
+import { convexTestDatabases } from "./indexLookups.js";
+import { checkArguments, convexTestWithLimits } from "./limits.js";
 import { withoutSystemFields, type Tables } from "./persistence.js";
 import { type AnalyzedFunction, type SchemaJson, schemaJsonOf } from "./push.js";
 
@@ -85,6 +86,12 @@ export function canonicalPath(udfPath: string): string {
 
 class CallError extends Error {}
 
+// The runner's own transactions (state-file dump and restore) stay within Convex's limits
+// too: at most this many documents / about this many bytes each (a page may pass the byte
+// budget by one document).
+const HOUSEKEEPING_DOCUMENTS = 8000;
+const HOUSEKEEPING_BYTES = 8 << 20;
+
 export class FunctionRunner {
   private modules: ModuleMap;
   private modulesByPath: Map<string, () => Promise<Record<string, unknown>>>;
@@ -107,7 +114,7 @@ export class FunctionRunner {
 
   /** The one place a convex-test instance is made, for a folder's code and a push's alike. */
   private freshDatabase(): ReturnType<typeof convexTest> {
-    return convexTest(this.schema as SchemaDefinition<any, boolean>, this.modules);
+    return convexTestWithLimits(this.schema, this.modules);
   }
 
   /**
@@ -145,26 +152,54 @@ export class FunctionRunner {
     return schemaJsonOf(this.schema);
   }
 
-  /** Every document of every schema table, oldest first (for `--state-file`). */
+  /**
+   * Every document of every schema table, oldest first (for `--state-file`). Read in pages,
+   * one transaction each, so a table larger than one transaction may read still dumps.
+   */
   dumpTables(): Promise<Tables> {
-    return this.serially(() =>
-      this.test.run(async (ctx) => {
-        const tables: Tables = {};
-        for (const name of this.tableNames()) tables[name] = await ctx.db.query(name).collect();
-        return tables;
-      }),
-    );
+    return this.serially(async () => {
+      const tables: Tables = {};
+      for (const name of this.tableNames()) {
+        const documents: Tables[string] = (tables[name] = []);
+        let cursor: string | null = null;
+        for (;;) {
+          const options = { cursor, numItems: HOUSEKEEPING_DOCUMENTS, maximumBytesRead: HOUSEKEEPING_BYTES };
+          const page: PaginationResult<Tables[string][number]> = await this.test.run(
+            async (ctx) => await ctx.db.query(name).paginate(options),
+          );
+          documents.push(...page.page);
+          if (page.isDone) break;
+          cursor = page.continueCursor;
+        }
+      }
+      return tables;
+    });
   }
 
-  /** Inserts saved documents (new `_id`s: convex-test assigns them). */
+  /**
+   * Inserts saved documents (new `_id`s: convex-test assigns them), in transactions
+   * within the limits.
+   */
   restoreTables(tables: Tables): Promise<void> {
-    return this.serially(() =>
-      this.test.run(async (ctx) => {
-        for (const [name, documents] of Object.entries(tables)) {
-          for (const document of documents) await ctx.db.insert(name, withoutSystemFields(document));
+    return this.serially(async () => {
+      for (const [name, documents] of Object.entries(tables)) {
+        let start = 0;
+        while (start < documents.length) {
+          let end = start;
+          let bytes = 0;
+          const full = () => end - start >= HOUSEKEEPING_DOCUMENTS || bytes >= HOUSEKEEPING_BYTES;
+          while (end < documents.length && !full()) {
+            bytes += getConvexSize(documents[end]);
+            end += 1;
+          }
+          const batch = documents.slice(start, end);
+          await this.test.run(async (ctx) => {
+            for (const document of batch) await ctx.db.insert(name, withoutSystemFields(document));
+          });
+          start = end;
         }
-      }),
-    );
+      }
+    });
   }
 
   private tableNames(): string[] {
@@ -200,13 +235,14 @@ export class FunctionRunner {
           );
         }
         if (options.failWith !== undefined) throw new Error(options.failWith);
+        checkArguments(args);
         const run = this.test[type] as unknown as (reference: unknown, args: unknown) => Promise<Value>;
         const value = await run(makeFunctionReference<UdfType>(path), args);
         return { ok: true as const, value: value ?? null, type };
       } catch (error) {
         return { ...describeError(error), type };
       } finally {
-        if (this.databases === undefined) this.databases = await convexTestDatabases(this.test);
+        this.databases ??= convexTestDatabases(this.test) as ConvexTestDatabase[];
         this.dropFinishedQueries(this.databases);
       }
     });
@@ -331,43 +367,11 @@ function documentsByTable(database: ConvexTestDatabase): Map<string, StoredDocum
 }
 
 async function rootDatabase(test: ReturnType<typeof convexTest>): Promise<ConvexTestDatabase> {
-  const [database] = await convexTestDatabases(test);
+  const [database] = convexTestDatabases(test) as Partial<ConvexTestDatabase>[];
   if (database === undefined || !(database._tableIds instanceof Map) || typeof database._documents !== "object") {
     throw new Error("convex-test's database has an unexpected shape (was convex-test upgraded?)");
   }
-  return database;
-}
-
-/**
- * convex-test's databases, which it does not export: every method of a convexTest
- * instance runs inside `AsyncLocalStorage#run(store)`, where `store.components[path].db`
- * is the database. One no-op `run` with that method wrapped captures the store. Empty if
- * a convex-test release changes this shape (the memory test would then fail).
- */
-async function convexTestDatabases(test: ReturnType<typeof convexTest>): Promise<ConvexTestDatabase[]> {
-  const stores: unknown[] = [];
-  const prototype = AsyncLocalStorage.prototype as unknown as { run: (...args: unknown[]) => unknown };
-  const run = prototype.run;
-  prototype.run = function (this: unknown, ...args: unknown[]) {
-    stores.push(args[0]);
-    return run.apply(this, args);
-  };
-  try {
-    await test.run(async () => undefined);
-  } finally {
-    prototype.run = run;
-  }
-  const databases: ConvexTestDatabase[] = [];
-  for (const store of stores) {
-    const components = (store as { components?: Record<string, { db?: unknown }> } | null)?.components;
-    for (const component of Object.values(components ?? {})) {
-      const db = component.db as Partial<ConvexTestDatabase> | undefined;
-      if (db !== undefined && typeof db._queryResults === "object" && !databases.includes(db as ConvexTestDatabase)) {
-        databases.push(db as ConvexTestDatabase);
-      }
-    }
-  }
-  return databases;
+  return database as ConvexTestDatabase;
 }
 
 function title(type: UdfType): string {
