@@ -25,6 +25,7 @@ from sync_client.convex_store import (
     chunk_items,
     encoded_size,
 )
+from sync_client.convex_types import ModelRow
 from sync_client.errors import ConvexUnavailableError, ExitCode
 from sync_client.openrouter import Catalog, parse_catalog
 from sync_client.settings import Secret
@@ -223,7 +224,7 @@ class FlakyStore:
             for n, item in enumerate(items)
         ]
 
-    def list_models(self, synced_only: bool = False) -> list[dict[str, Any]]:
+    def list_models(self, synced_only: bool = False) -> list[ModelRow]:
         return []
 
 
