@@ -1,10 +1,9 @@
 """What the Convex functions take and return, as Python types (`convex/lib/validators.ts`).
 
 Types only: nothing here checks a value at run time. The functions' own `args` and `returns`
-validators are the contract; the SDK hands back every Convex number as a float.
+validators are the contract; the SDK hands back every Convex number as a float. (No
+`from __future__ import annotations` here: Python 3.11 would then lose `Required` at run time.)
 """
-
-from __future__ import annotations
 
 from typing import Literal, NotRequired, Required, TypedDict
 
