@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from sync_client.errors import SyncModelsError
 
 if TYPE_CHECKING:
+    from sync_client.convex_types import HistoryEntry
     from sync_client.stale import ActivationStore, Deactivation, StaleModel
     from sync_client.sync import SyncReport
 
@@ -38,7 +39,7 @@ def follow_up_sync(
     report: SyncReport,
     store: ActivationStore,
     *,
-    record_history: Callable[[list[dict[str, Any]]], int] | None,
+    record_history: Callable[[list[HistoryEntry]], int] | None,
     listed_ids: Collection[str] | None,
     list_label: str,
     catalog_ids: Collection[str] | None,

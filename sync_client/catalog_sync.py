@@ -9,13 +9,15 @@ ranked sync produces (list "catalog", no ranks).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from sync_client.convex_store import BATCH_SIZE, MAX_BATCH_BYTES, chunk_items
 from sync_client.errors import ConvexCallError, ConvexUnavailableError, MalformedModelError
 from sync_client.sync import (
+    NOT_LISTED,
+    CatalogLike,
     Step,
     StepCallback,
     SyncReport,
@@ -33,24 +35,32 @@ from sync_client.sync import (
 
 if TYPE_CHECKING:
     from sync_client.convex_store import BatchItemResult
+    from sync_client.convex_types import ModelRow, UpsertArgs
+    from sync_client.sync import ToArgs
 
 CATALOG_LIST = "catalog"
+
+
+class ListedCatalog(CatalogLike, Protocol):
+    """What a catalog sync needs of `openrouter.Catalog`: its ids as well."""
+
+    def ids(self) -> Iterator[str]: ...
 
 
 class BatchStore(Protocol):
     """What a catalog sync needs of `convex_store.ConvexStore`."""
 
-    def upsert_many(self, items: Sequence[Mapping[str, Any]]) -> list[BatchItemResult]: ...
+    def upsert_many(self, items: Sequence[UpsertArgs]) -> list[BatchItemResult]: ...
 
-    def list_models(self, synced_only: bool = False) -> list[dict[str, Any]]: ...
+    def list_models(self, synced_only: bool = False) -> list[ModelRow]: ...
 
 
 def sync_catalog(
     *,
-    fetch_catalog: Callable[[], Any],
+    fetch_catalog: Callable[[], ListedCatalog],
     open_store: Callable[[], AbstractContextManager[BatchStore]],
     dry_run: bool = False,
-    to_args: Callable[[Any], Mapping[str, Any]] = default_to_args,
+    to_args: ToArgs = default_to_args,
     progress: Callable[[str], None] = silent,
     max_items: int = BATCH_SIZE,
     max_bytes: int = MAX_BATCH_BYTES,
@@ -68,11 +78,15 @@ def sync_catalog(
     catalog = fetch_catalog()
     report = SyncReport(list_synced=CATALOG_LIST, dry_run=dry_run)
     targets: list[SyncTarget] = []
-    mapped: list[Mapping[str, Any]] = []
+    mapped: list[UpsertArgs] = []
     for api_id in catalog.ids():  # each id once; the first listing wins, as in Catalog.get
         target = SyncTarget(api_id, None, CATALOG_LIST)
         try:
-            args = map_model(api_id, catalog.get(api_id), to_args)
+            model = catalog.get(api_id)
+            if model is None:  # not from openrouter.Catalog, whose ids are its listings
+                report.results.append(failed_result(target, NOT_LISTED))
+                continue
+            args = map_model(api_id, model, to_args)
         except MalformedModelError as error:
             report.results.append(failed_result(target, error.message))
             continue
@@ -91,7 +105,7 @@ def _apply(
     report: SyncReport,
     store: BatchStore,
     targets: Sequence[SyncTarget],
-    mapped: Sequence[Mapping[str, Any]],
+    mapped: Sequence[UpsertArgs],
     on_step: StepCallback,
     max_items: int,
     max_bytes: int,
@@ -119,7 +133,7 @@ def _send(
     report: SyncReport,
     store: BatchStore,
     targets: Sequence[SyncTarget],
-    items: Sequence[Mapping[str, Any]],
+    items: Sequence[UpsertArgs],
 ) -> None:
     """One `upsertModels` call. Should the whole call fail (an item the function cannot
     isolate, e.g. one its validators reject), nothing was written: halve and resend until the
@@ -152,7 +166,7 @@ def _plan(
     report: SyncReport,
     store: BatchStore,
     targets: Sequence[SyncTarget],
-    mapped: Sequence[Mapping[str, Any]],
+    mapped: Sequence[UpsertArgs],
     progress: Callable[[str], None],
 ) -> None:
     progress("reading the current rows")

@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from sync_client.after_sync import AfterSync
     from sync_client.api import SyncList
     from sync_client.api import SyncOptions as LibraryOptions
+    from sync_client.convex_types import ModelRow
     from sync_client.local import LocalBackendHandle
     from sync_client.settings import ListChoice
     from sync_client.sync import SyncReport
@@ -247,7 +248,7 @@ def run_sync(options: SyncOptions, output: Output) -> int:
             result = sync(settings, request, progress=output.progress, on_step=on_step)
             if bar is not None and result.report.aborted is None:
                 bar.finish()
-        rows: list[dict[str, object]] | None = None
+        rows: list[ModelRow] | None = None
         if backend is not None and result.report.aborted is None:
             with open_store(backend.url, backend.admin_key, options.timeout_s) as store:
                 rows = store.list_models()
@@ -257,7 +258,7 @@ def run_sync(options: SyncOptions, output: Output) -> int:
 
 def _render(
     report: SyncReport,
-    rows: list[dict[str, object]] | None,
+    rows: list[ModelRow] | None,
     output: Output,
     after: AfterSync | None = None,
 ) -> None:

@@ -33,6 +33,8 @@ from sync_client.redaction import RevealsSecret, redact, secret_fragments
 if TYPE_CHECKING:
     from convex import ConvexClient
 
+    from sync_client.convex_types import ModelRow
+
 UPSERT_MODEL = "mutations/syncModels:upsertModel"
 UPSERT_MODELS = "mutations/syncModels:upsertModels"
 LIST_MODELS = "queries/aiModels:list"
@@ -165,7 +167,7 @@ class ConvexStore:
 
     # --- calls -----------------------------------------------------------------------------
 
-    def upsert(self, args: Mapping[str, Any]) -> UpsertOutcome:
+    def upsert(self, args: Mapping[str, object]) -> UpsertOutcome:
         """`upsertModel`: insert (inactive) or update one model's metadata."""
         problem = oversized_model(args)
         if problem is not None:
@@ -173,7 +175,7 @@ class ConvexStore:
         result = self._mutation(UPSERT_MODEL, dict(args))
         return UpsertOutcome(action=result["action"], id=str(result["id"]))
 
-    def upsert_many(self, items: Sequence[Mapping[str, Any]]) -> list[BatchItemResult]:
+    def upsert_many(self, items: Sequence[Mapping[str, object]]) -> list[BatchItemResult]:
         """`upsertModels` in chunks within Convex's limits; `results[i]` is item i's outcome.
         A bad item is reported in its result (one too large for Convex is not sent), the rest
         land."""
@@ -216,16 +218,17 @@ class ConvexStore:
             data=data,
         )
 
-    def list_models(self, synced_only: bool = False) -> list[dict[str, Any]]:
+    def list_models(self, synced_only: bool = False) -> list[ModelRow]:
         """The aiModels rows (only those synced from OpenRouter with `synced_only`)."""
         args = {"syncedOnly": True} if synced_only else {}
         return list(self._call("query", LIST_MODELS, args))
 
-    def set_active(self, api_id: str, is_active: bool) -> dict[str, Any]:
+    def set_active(self, api_id: str, is_active: bool) -> ModelRow:
         """Flip a model's `isActive`; returns the row's new state."""
-        return dict(self._mutation(SET_ACTIVE, {"apiIdentifier": api_id, "isActive": is_active}))
+        row: ModelRow = self._mutation(SET_ACTIVE, {"apiIdentifier": api_id, "isActive": is_active})
+        return row
 
-    def record_history(self, entries: Sequence[Mapping[str, Any]]) -> int:
+    def record_history(self, entries: Sequence[Mapping[str, object]]) -> int:
         """Record this sync's per-model values (in chunks within Convex's limits); returns how
         many history rows were added."""
         recorded = 0

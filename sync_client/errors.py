@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from enum import IntEnum
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import ClassVar
 
 
 class ExitCode(IntEnum):
@@ -89,7 +89,7 @@ class ConvexCallError(SyncModelsError):
 
     exit_code: ClassVar[int] = ExitCode.PARTIAL
 
-    def __init__(self, message: str, *, data: Any = None, hint: str | None = None) -> None:
+    def __init__(self, message: str, *, data: object = None, hint: str | None = None) -> None:
         super().__init__(message, hint=hint)
         self.data = data
 

@@ -9,31 +9,33 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .report import format_value
 from .sync import rows_by_api_id
 
-TRACKED_ROW_FIELDS = (
+if TYPE_CHECKING:
+    from .convex_types import HistoryEntry, HistoryList, ModelRow, TrackedField
+    from .sync import ModelResult
+
+TRACKED_ROW_FIELDS: tuple[TrackedField, ...] = (
     "inputCostPer1MTokens",
     "outputCostPer1MTokens",
     "contextWindow",
     "maxCompletionTokens",
 )
 #: The lists the history table knows; a model named only with `--model` records no list.
-HISTORY_LISTS = frozenset({"paid", "free", "catalog"})
+HISTORY_LISTS: dict[str, HistoryList] = {"paid": "paid", "free": "free", "catalog": "catalog"}
 
 
-def build_entries(
-    results: Iterable[Any], rows: Iterable[Mapping[str, Any]]
-) -> list[dict[str, Any]]:
+def build_entries(results: Iterable[ModelResult], rows: Iterable[ModelRow]) -> list[HistoryEntry]:
     """recordSync entries for the models a sync wrote, with values read back from `rows`.
 
-    `results` are `sync.ModelResult`s; failed or unwritten ones (and dry-run plans) are skipped.
-    With duplicate rows for an id the oldest one counts (the one upsertModel's result names).
+    Failed or unwritten results (and dry-run plans) are skipped. With duplicate rows for an
+    id the oldest one counts (the one upsertModel's result names).
     """
     by_id = rows_by_api_id(rows)
-    entries: list[dict[str, Any]] = []
+    entries: list[HistoryEntry] = []
     seen: set[str] = set()
     for result in results:
         if result.error is not None or result.action is None or result.api_id in seen:
@@ -42,14 +44,14 @@ def build_entries(
         if stored is None:
             continue
         seen.add(result.api_id)
-        entry: dict[str, Any] = {"apiIdentifier": result.api_id}
+        entry: HistoryEntry = {"apiIdentifier": result.api_id}
         for name in TRACKED_ROW_FIELDS:
             if stored.get(name) is not None:
                 entry[name] = stored[name]
         if result.rank is not None:
             entry["rank"] = result.rank
-        if result.list_name in HISTORY_LISTS:
-            entry["list"] = result.list_name
+        if (history_list := HISTORY_LISTS.get(result.list_name)) is not None:
+            entry["list"] = history_list
         entries.append(entry)
     return entries
 

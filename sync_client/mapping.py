@@ -10,29 +10,13 @@ from __future__ import annotations
 import math
 import re
 from decimal import Decimal, InvalidOperation
-from typing import NotRequired, Required, TypedDict
 
+from .convex_types import UpsertArgs
 from .openrouter import OpenRouterModel, Pricing
 
 TOKENS_PER_PRICE_UNIT_EXPONENT = 6  # prices are stored per 1M tokens
 _DECIMAL_PRICE = re.compile(r"\+?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
 _NON_ALPHANUMERIC_RUN = re.compile(r"[^a-z0-9]+")
-
-
-class UpsertArgs(TypedDict, total=False):
-    """`upsertModel`'s arguments; optional keys are absent when the value is unknown."""
-
-    apiIdentifier: Required[str]
-    modelName: Required[str]
-    provider: Required[str]
-    slug: Required[str]
-    isFree: Required[bool]
-    contextWindow: NotRequired[int]
-    inputCostPer1MTokens: NotRequired[float]
-    outputCostPer1MTokens: NotRequired[float]
-    maxCompletionTokens: NotRequired[int]
-    description: NotRequired[str]
-    openRouterCreatedAt: NotRequired[int]
 
 
 def to_upsert_args(model: OpenRouterModel) -> UpsertArgs:

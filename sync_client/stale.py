@@ -5,9 +5,12 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from .errors import ConvexCallError
+
+if TYPE_CHECKING:
+    from .convex_types import ModelRow
 
 NOT_IN_LIST = "not in the {list} list"
 VANISHED = "no longer listed by OpenRouter"
@@ -16,9 +19,9 @@ VANISHED = "no longer listed by OpenRouter"
 class ActivationStore(Protocol):
     """What stale (and activation) needs of `convex_store.ConvexStore`."""
 
-    def list_models(self, synced_only: bool = False) -> list[dict[str, Any]]: ...
+    def list_models(self, synced_only: bool = False) -> list[ModelRow]: ...
 
-    def set_active(self, api_id: str, is_active: bool) -> dict[str, Any]: ...
+    def set_active(self, api_id: str, is_active: bool) -> ModelRow: ...
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,7 @@
 """One sync run: fetch the catalog once, map each ranked model, upsert it (or plan it), report.
 
 The store and the catalog fetcher are injected so the rules here can be tested with fakes;
-`cli.py` wires in `fetch_catalog` and `ConvexStore`.
+`api.py` wires in `fetch_catalog` and `ConvexStore`.
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal, Protocol
+from typing import TYPE_CHECKING, Literal, Protocol, TypeAlias
 
 from sync_client.errors import (
     ConfigError,
@@ -22,14 +22,20 @@ from sync_client.rankings import api_id_problem
 
 if TYPE_CHECKING:
     from sync_client.convex_store import UpsertOutcome
+    from sync_client.convex_types import FieldValue, ModelRow, SyncedField, UpsertArgs
+    from sync_client.openrouter import OpenRouterModel
     from sync_client.rankings import RankedModel
+
+    #: Maps a model to its `upsertModel` arguments (`mapping.to_upsert_args`); a ValueError
+    #: marks the model as one that cannot be mapped.
+    ToArgs: TypeAlias = Callable[[OpenRouterModel], UpsertArgs]
 
 Action = Literal["inserted", "updated"]
 PlannedAction = Literal["insert", "update", "unchanged"]
 
 #: The upsertModel arguments a dry run compares against the stored row (a field the
 #: caller omits is cleared by the mutation, so each one is compared even when absent).
-SYNCED_FIELDS: tuple[str, ...] = (
+SYNCED_FIELDS: tuple[SyncedField, ...] = (
     "modelName",
     "provider",
     "slug",
@@ -49,15 +55,15 @@ class CatalogLike(Protocol):
     """What sync needs of `openrouter.Catalog`: the model, None if unlisted, or
     MalformedModelError if its data has an unexpected shape."""
 
-    def get(self, api_id: str) -> Any | None: ...
+    def get(self, api_id: str) -> OpenRouterModel | None: ...
 
 
 class ModelStore(Protocol):
     """What sync needs of `convex_store.ConvexStore`."""
 
-    def upsert(self, args: Mapping[str, Any]) -> UpsertOutcome: ...
+    def upsert(self, args: UpsertArgs) -> UpsertOutcome: ...
 
-    def list_models(self, synced_only: bool = False) -> list[dict[str, Any]]: ...
+    def list_models(self, synced_only: bool = False) -> list[ModelRow]: ...
 
 
 @dataclass(frozen=True)
@@ -73,9 +79,9 @@ class SyncTarget:
 class FieldChange:
     """One field a dry run would change; `None` on a side means the field is absent."""
 
-    field: str
-    before: Any
-    after: Any
+    field: SyncedField
+    before: FieldValue | None
+    after: FieldValue | None
 
 
 @dataclass(frozen=True)
@@ -157,7 +163,8 @@ def build_targets(ranked: Iterable[RankedModel], extra_ids: Iterable[str] = ()) 
     return targets
 
 
-def default_to_args(model: Any) -> Mapping[str, Any]:
+def default_to_args(model: OpenRouterModel) -> UpsertArgs:
+    """`mapping.to_upsert_args`, imported on first use."""
     from sync_client.mapping import to_upsert_args
 
     return to_upsert_args(model)
@@ -167,9 +174,7 @@ class _NotListed(Exception):
     """A target OpenRouter does not list."""
 
 
-def map_model(
-    api_id: str, model: Any, to_args: Callable[[Any], Mapping[str, Any]]
-) -> Mapping[str, Any]:
+def map_model(api_id: str, model: OpenRouterModel, to_args: ToArgs) -> UpsertArgs:
     """`to_args(model)`; a ValueError from it becomes the model's MalformedModelError."""
     try:
         return to_args(model)
@@ -190,14 +195,14 @@ def describe_call_error(error: ConvexCallError) -> str:
     return str(error)
 
 
-def _values_equal(before: Any, after: Any) -> bool:
+def _values_equal(before: FieldValue, after: FieldValue) -> bool:
     # True == 1 in Python, but a flag and a number are different values here.
     if isinstance(before, bool) or isinstance(after, bool):
         return before is after
     return bool(before == after)
 
 
-def plan_changes(row: Mapping[str, Any] | None, args: Mapping[str, Any]) -> tuple[FieldChange, ...]:
+def plan_changes(row: ModelRow | None, args: UpsertArgs) -> tuple[FieldChange, ...]:
     """The synced fields whose stored value differs from what upsertModel would write."""
     changes = []
     for name in SYNCED_FIELDS:
@@ -238,12 +243,12 @@ def step_printer(progress: Callable[[str], None]) -> StepCallback:
 class _Run:
     targets: Sequence[SyncTarget]
     catalog: CatalogLike
-    to_args: Callable[[Any], Mapping[str, Any]]
+    to_args: ToArgs
     progress: Callable[[str], None]
     report: SyncReport
     on_step: StepCallback
 
-    def mapped(self) -> Iterator[tuple[int, SyncTarget, Mapping[str, Any] | None]]:
+    def mapped(self) -> Iterator[tuple[int, SyncTarget, UpsertArgs | None]]:
         """Each target with its upsert args; a model that cannot be synced yields None after
         its error result has been recorded."""
         for index, target in enumerate(self.targets):
@@ -256,7 +261,7 @@ class _Run:
                 continue
             yield index, target, args
 
-    def _args_for(self, target: SyncTarget) -> Mapping[str, Any]:
+    def _args_for(self, target: SyncTarget) -> UpsertArgs:
         model = self.catalog.get(target.api_id)
         if model is None:
             raise _NotListed(NOT_LISTED)
@@ -270,7 +275,7 @@ def sync_models(
     open_store: Callable[[], AbstractContextManager[ModelStore]],
     list_synced: str,
     dry_run: bool = False,
-    to_args: Callable[[Any], Mapping[str, Any]] = default_to_args,
+    to_args: ToArgs = default_to_args,
     progress: Callable[[str], None] = silent,
     on_step: StepCallback | None = None,
 ) -> SyncReport:
@@ -322,9 +327,9 @@ def _plan(run: _Run, store: ModelStore) -> None:
             run.report.results.append(planned_result(target, rows.get(target.api_id), args))
 
 
-def rows_by_api_id(rows: Iterable[Mapping[str, Any]]) -> dict[str, Mapping[str, Any]]:
+def rows_by_api_id(rows: Iterable[ModelRow]) -> dict[str, ModelRow]:
     """Stored rows by id; with duplicates, the oldest (the one `upsertModel`'s result names)."""
-    by_id: dict[str, Mapping[str, Any]] = {}
+    by_id: dict[str, ModelRow] = {}
     for row in sorted(rows, key=lambda r: r.get("_creationTime", 0)):
         by_id.setdefault(str(row.get("apiIdentifier")), row)
     return by_id
@@ -335,7 +340,7 @@ def failed_result(target: SyncTarget, reason: str) -> ModelResult:
     return ModelResult(target.api_id, target.rank, target.list_name, error=reason)
 
 
-def written_result(target: SyncTarget, action: Action, args: Mapping[str, Any]) -> ModelResult:
+def written_result(target: SyncTarget, action: Action, args: UpsertArgs) -> ModelResult:
     """The result of a model `upsertModel` (or `upsertModels`) inserted or updated."""
     return ModelResult(
         target.api_id,
@@ -346,9 +351,7 @@ def written_result(target: SyncTarget, action: Action, args: Mapping[str, Any]) 
     )
 
 
-def planned_result(
-    target: SyncTarget, row: Mapping[str, Any] | None, args: Mapping[str, Any]
-) -> ModelResult:
+def planned_result(target: SyncTarget, row: ModelRow | None, args: UpsertArgs) -> ModelResult:
     """What a dry run reports for a model: insert, update (with the changes) or unchanged."""
     changes = plan_changes(row, args)
     planned: PlannedAction = "insert" if row is None else "update" if changes else "unchanged"

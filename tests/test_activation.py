@@ -17,6 +17,7 @@ from sync_client.activation import (
     set_models_active,
 )
 from sync_client.convex_store import ConvexStore
+from sync_client.convex_types import ModelRow
 from sync_client.errors import ConfigError
 from sync_client.settings import Secret
 
@@ -120,8 +121,8 @@ def test_budget_rules() -> None:
 
 
 class _NoStore:
-    def list_models(self, synced_only: bool = False) -> list[dict[str, Any]]:
+    def list_models(self, synced_only: bool = False) -> list[ModelRow]:
         raise AssertionError("not reached")
 
-    def set_active(self, api_id: str, is_active: bool) -> dict[str, Any]:
+    def set_active(self, api_id: str, is_active: bool) -> ModelRow:
         raise AssertionError("not reached")

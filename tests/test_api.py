@@ -13,6 +13,7 @@ from support.openrouter_server import OpenRouterServer, Respond
 
 from sync_client.api import SyncOptions, SyncResult, sync
 from sync_client.convex_store import ConvexStore
+from sync_client.convex_types import ModelRow
 from sync_client.errors import ConfigError, OpenRouterError
 from sync_client.settings import Secret, Settings
 from sync_client.sync import Step
@@ -46,7 +47,7 @@ def settings(backend: LocalBackend, openrouter_server: OpenRouterServer) -> Sett
     )
 
 
-def rows(settings: Settings) -> dict[str, dict[str, object]]:
+def rows(settings: Settings) -> dict[str, ModelRow]:
     assert settings.convex_url is not None
     with ConvexStore(settings.convex_url, settings.deploy_key, timeout_s=10) as store:
         return {str(row["apiIdentifier"]): row for row in store.list_models()}

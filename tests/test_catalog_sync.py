@@ -25,10 +25,11 @@ from sync_client.convex_store import (
     chunk_items,
     encoded_size,
 )
+from sync_client.convex_types import ModelRow
 from sync_client.errors import ConvexUnavailableError, ExitCode
-from sync_client.openrouter import Catalog, parse_catalog
+from sync_client.openrouter import Catalog, OpenRouterModel, parse_catalog
 from sync_client.settings import Secret
-from sync_client.sync import SyncTarget, sync_models
+from sync_client.sync import NOT_LISTED, SyncTarget, sync_models
 
 OLD_SNAPSHOT = "models-2025-05-23.json"
 NEW_SNAPSHOT = "models-2025-12-02.json"
@@ -223,7 +224,7 @@ class FlakyStore:
             for n, item in enumerate(items)
         ]
 
-    def list_models(self, synced_only: bool = False) -> list[dict[str, Any]]:
+    def list_models(self, synced_only: bool = False) -> list[ModelRow]:
         return []
 
 
@@ -296,3 +297,36 @@ def test_cli_catalog_refuses_list_flags(cli_env: dict[str, str]) -> None:
 
     assert result.exit_code == ExitCode.USAGE
     assert "--catalog" in result.output
+
+
+class ForgetfulCatalog:
+    """Lists ids its `get` no longer knows (not `openrouter.Catalog`, whose ids are its
+    listings): the catalog sync reports them as not listed instead of mapping None."""
+
+    def __init__(self, catalog: Catalog, forgotten: set[str]) -> None:
+        self.catalog = catalog
+        self.forgotten = forgotten
+
+    def ids(self) -> Iterator[str]:
+        return self.catalog.ids()
+
+    def get(self, api_id: str) -> OpenRouterModel | None:
+        return None if api_id in self.forgotten else self.catalog.get(api_id)
+
+
+def test_an_id_the_catalog_cannot_give_is_reported_not_listed_and_the_rest_land() -> None:
+    catalog = first(NEW_SNAPSHOT, 4)
+    ids = list(catalog.ids())
+    store = FlakyStore()
+
+    @contextmanager
+    def opened() -> Iterator[FlakyStore]:
+        yield store
+
+    report = sync_catalog(
+        fetch_catalog=lambda: ForgetfulCatalog(catalog, {ids[1]}), open_store=opened
+    )
+
+    assert [(r.api_id, r.error) for r in report.results if not r.ok] == [(ids[1], NOT_LISTED)]
+    assert [r.api_id for r in report.results if r.ok] == [ids[0], *ids[2:]]
+    assert store.calls == 1

@@ -20,6 +20,7 @@ from typer.testing import CliRunner, Result
 
 from sync_client.cli import app
 from sync_client.convex_store import ConvexStore
+from sync_client.convex_types import ModelRow
 from sync_client.rankings import read_ranked_list
 from sync_client.settings import Secret
 
@@ -72,7 +73,7 @@ class Cli:
     def sync(self, *flags: str) -> Result:
         return self.run(*flags, "--config-dir", str(self.config_dir))
 
-    def rows(self) -> dict[str, dict[str, Any]]:
+    def rows(self) -> dict[str, ModelRow]:
         with ConvexStore(self.backend.url, self.key, timeout_s=10) as store:
             return {row["apiIdentifier"]: row for row in store.list_models()}
 

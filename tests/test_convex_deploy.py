@@ -20,6 +20,7 @@ from typer.testing import CliRunner
 
 from sync_client.cli import app
 from sync_client.convex_store import ConvexStore
+from sync_client.convex_types import ModelRow
 from sync_client.settings import Secret
 
 SNAPSHOT = "models-2025-12-02.json"
@@ -64,7 +65,7 @@ def sync_free(backend: LocalBackend, openrouter: OpenRouterServer, config_dir: P
     return result.stdout
 
 
-def rows(backend: LocalBackend) -> dict[str, dict[str, Any]]:
+def rows(backend: LocalBackend) -> dict[str, ModelRow]:
     with ConvexStore(backend.url, Secret(backend.admin_key), timeout_s=10) as store:
         return {row["apiIdentifier"]: row for row in store.list_models()}
 

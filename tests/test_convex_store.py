@@ -153,14 +153,16 @@ def test_set_active_returns_the_row_and_unknown_ids_carry_the_error_data(backend
         assert store.list_models()[0]["isActive"] is True
         with pytest.raises(ConvexCallError) as caught:
             store.set_active("nobody/none", True)
-    assert caught.value.data["apiIdentifier"] == "nobody/none"
+    data = caught.value.data
+    assert isinstance(data, dict) and data["apiIdentifier"] == "nobody/none"
 
 
 def test_a_rejected_value_is_a_call_error_naming_the_field(backend: Any) -> None:
     with ConvexStore(backend.url, admin_key(backend), timeout_s=10) as store:
         with pytest.raises(ConvexCallError) as caught:
             store.upsert({**MODEL, "inputCostPer1MTokens": -1})
-        assert caught.value.data["field"] == "inputCostPer1MTokens"
+        data = caught.value.data
+        assert isinstance(data, dict) and data["field"] == "inputCostPer1MTokens"
         with pytest.raises(ConvexCallError, match="Validator"):
             store.upsert({**MODEL, "isFree": "yes"})
         assert store.list_models() == []

@@ -16,6 +16,7 @@ from typer.testing import CliRunner, Result
 
 from sync_client.cli import app
 from sync_client.convex_store import LIST_HISTORY, ConvexStore
+from sync_client.convex_types import ModelRow
 from sync_client.doctor import _probe, _probes, check_functions
 from sync_client.errors import ConvexCallError, ConvexUnavailableError
 from sync_client.settings import Secret
@@ -68,7 +69,7 @@ class Doctor:
         return result.exit_code, {check["name"]: check for check in document["checks"]}
 
 
-def contents(backend: LocalBackend) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+def contents(backend: LocalBackend) -> tuple[list[ModelRow], list[dict[str, Any]]]:
     """Every aiModels and modelHistory row, system fields included."""
     with ConvexStore(backend.url, Secret(backend.admin_key), timeout_s=10) as store:
         history = store.call("query", LIST_HISTORY, {"limit": 8192})

@@ -28,6 +28,7 @@ from typer.testing import CliRunner, Result
 
 from sync_client.cli import app
 from sync_client.convex_store import ConvexStore
+from sync_client.convex_types import ModelRow
 from sync_client.settings import Secret
 
 OLD_SNAPSHOT = "models-2025-05-23.json"
@@ -98,7 +99,7 @@ class Harness:
         assert "Traceback" not in result.output
         return result
 
-    def rows(self) -> dict[str, dict[str, Any]]:
+    def rows(self) -> dict[str, ModelRow]:
         with ConvexStore(self.backend.url, self.key, timeout_s=10) as store:
             return {row["apiIdentifier"]: row for row in store.list_models()}
 
@@ -149,7 +150,7 @@ def snapshot_model(snapshot: str, api_id: str) -> dict[str, Any]:
     return model
 
 
-def assert_row_matches(row: dict[str, Any], snapshot: str) -> None:
+def assert_row_matches(row: ModelRow, snapshot: str) -> None:
     expected = expected_row(snapshot_model(snapshot, row["apiIdentifier"]))
     for name in SYNCED_FIELDS:
         assert row.get(name) == expected[name], (row["apiIdentifier"], name)

@@ -8,9 +8,11 @@ from typing import Any
 
 import pytest
 from support.local_backend import LocalBackend
+from support.rows import model_row
 
 from sync_client.after_sync import AfterSync, follow_up_sync
 from sync_client.convex_store import BATCH_SIZE, ConvexStore
+from sync_client.convex_types import HistoryEntry, ModelRow
 from sync_client.history import build_entries, history_document, render_history
 from sync_client.settings import Secret
 from sync_client.sync import ModelResult, SyncReport
@@ -41,17 +43,17 @@ def written(api_id: str, rank: int | None, list_name: str) -> ModelResult:
 
 def test_entries_take_the_stored_values_and_the_rank_and_list() -> None:
     rows = [
-        {"apiIdentifier": "a/x", "_creationTime": 2, "inputCostPer1MTokens": 9.0},
-        {
-            "apiIdentifier": "a/x",
-            "_creationTime": 1,
-            "inputCostPer1MTokens": 3.0,
-            "outputCostPer1MTokens": 15.0,
-            "contextWindow": 200000,
-            "description": "not tracked",
-        },
-        {"apiIdentifier": "b/y:free", "_creationTime": 3, "maxCompletionTokens": 4096},
-        {"apiIdentifier": "c/z", "_creationTime": 4, "inputCostPer1MTokens": 1.0},
+        model_row("a/x", _creationTime=2, inputCostPer1MTokens=9.0),
+        model_row(
+            "a/x",
+            _creationTime=1,
+            inputCostPer1MTokens=3.0,
+            outputCostPer1MTokens=15.0,
+            contextWindow=200000,
+            description="not tracked",
+        ),
+        model_row("b/y:free", _creationTime=3, maxCompletionTokens=4096),
+        model_row("c/z", _creationTime=4, inputCostPer1MTokens=1.0),
     ]
     results = [
         written("a/x", 1, "paid"),
@@ -124,29 +126,26 @@ def test_recorded_through_convex_only_when_something_changed(store: ConvexStore)
 
 
 class _RowsOnly:
-    def __init__(self, rows: list[dict[str, Any]]) -> None:
+    def __init__(self, rows: list[ModelRow]) -> None:
         self.rows = rows
         self.deactivated: list[str] = []
 
-    def list_models(self, synced_only: bool = False) -> list[dict[str, Any]]:
+    def list_models(self, synced_only: bool = False) -> list[ModelRow]:
         return self.rows
 
-    def set_active(self, api_id: str, is_active: bool) -> dict[str, Any]:
+    def set_active(self, api_id: str, is_active: bool) -> ModelRow:
         self.deactivated.append(api_id)
-        return {}
+        return model_row(api_id, isActive=is_active)
 
 
 def test_a_catalog_sized_history_is_sent_in_chunks_and_a_dry_run_records_nothing() -> None:
     ids = [f"vendor/model-{n}" for n in range(9000)]
-    rows = [
-        {"apiIdentifier": i, "syncedFromOpenRouter": True, "isActive": False, "contextWindow": 8}
-        for i in ids
-    ]
+    rows = [model_row(i, syncedFromOpenRouter=True, contextWindow=8) for i in ids]
     report = SyncReport(list_synced="catalog")
     report.results = [ModelResult(i, None, "catalog", action="inserted") for i in ids]
     calls: list[int] = []
 
-    def record(entries: list[dict[str, Any]]) -> int:
+    def record(entries: list[HistoryEntry]) -> int:
         calls.append(len(entries))
         return len(entries)
 

@@ -14,7 +14,8 @@ from hypothesis import strategies as st
 from support.openrouter_fixtures import every_snapshot
 from support.openrouter_server import load_snapshot, snapshot_path
 
-from sync_client.mapping import UpsertArgs, is_free, price_per_million, slugify, to_upsert_args
+from sync_client.convex_types import UpsertArgs
+from sync_client.mapping import is_free, price_per_million, slugify, to_upsert_args
 from sync_client.openrouter import OpenRouterModel, Pricing, parse_catalog
 
 UPSERT_KEYS = set(UpsertArgs.__required_keys__) | set(UpsertArgs.__optional_keys__)

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
+from support.rows import model_row
 
 from sync_client.convex_store import UpsertOutcome
+from sync_client.convex_types import ModelRow, UpsertArgs
 from sync_client.errors import (
     ConfigError,
     ConvexCallError,
@@ -18,6 +20,7 @@ from sync_client.errors import (
     MalformedModelError,
     OpenRouterError,
 )
+from sync_client.openrouter import OpenRouterModel, Pricing
 from sync_client.rankings import RankedModel
 from sync_client.sync import (
     NOT_LISTED,
@@ -32,52 +35,59 @@ from sync_client.sync import (
 
 @dataclass
 class FakeCatalog:
-    models: dict[str, dict[str, Any]]
+    models: dict[str, OpenRouterModel]
+    #: Listed ids whose data has an unexpected shape, and what is wrong with it.
+    malformed: dict[str, str] = field(default_factory=dict)
 
-    def get(self, api_id: str) -> dict[str, Any] | None:
-        model = self.models.get(api_id)
-        if model is not None and model.get("shape"):
-            raise MalformedModelError(api_id, f"unexpected shape: {model['shape']}")
-        return model
+    def get(self, api_id: str) -> OpenRouterModel | None:
+        if api_id in self.malformed:
+            raise MalformedModelError(api_id, f"unexpected shape: {self.malformed[api_id]}")
+        return self.models.get(api_id)
 
 
-def fake_args(model: dict[str, Any]) -> dict[str, Any]:
-    """A stand-in for mapping.to_upsert_args over plain dicts."""
-    if model.get("broken"):
+BROKEN = "d/broken"
+
+
+def fake_args(model: OpenRouterModel) -> UpsertArgs:
+    """A stand-in for mapping.to_upsert_args that cannot map `BROKEN`."""
+    if model.id == BROKEN:
         raise ValueError("pricing.prompt is not a price")
-    return {
-        "apiIdentifier": model["id"],
-        "modelName": model["name"],
-        "provider": model["id"].split("/")[0],
-        "slug": model["id"].replace("/", "-"),
-        "isFree": model.get("free", False),
-        **({"contextWindow": model["ctx"]} if "ctx" in model else {}),
+    args: UpsertArgs = {
+        "apiIdentifier": model.id,
+        "modelName": model.name,
+        "provider": model.id.split("/")[0],
+        "slug": model.id.replace("/", "-"),
+        "isFree": model.pricing is not None and model.pricing.prompt == "0",
     }
+    if model.context_length is not None:
+        args["contextWindow"] = model.context_length
+    return args
 
 
 @dataclass
 class FakeStore:
-    rows: dict[str, dict[str, Any]] = field(default_factory=dict)
+    rows: dict[str, ModelRow] = field(default_factory=dict)
     calls: list[str] = field(default_factory=list)
     reject: dict[str, ConvexCallError] = field(default_factory=dict)
     unavailable_after: int | None = None
     opened: int = 0
     closed: int = 0
 
-    def upsert(self, args: Mapping[str, Any]) -> UpsertOutcome:
-        api_id = str(args["apiIdentifier"])
+    def upsert(self, args: UpsertArgs) -> UpsertOutcome:
+        api_id = args["apiIdentifier"]
         if self.unavailable_after is not None and len(self.calls) >= self.unavailable_after:
             raise ConvexUnavailableError("cannot reach or authenticate to x within 1 s")
         self.calls.append(api_id)
         if api_id in self.reject:
             raise self.reject[api_id]
         existed = api_id in self.rows
-        self.rows[api_id] = {**self.rows.get(api_id, {"isActive": False}), **args}
+        row: ModelRow = {**self.rows.get(api_id, model_row(api_id)), **args}
+        self.rows[api_id] = row
         return UpsertOutcome(action="updated" if existed else "inserted", id=f"id-{api_id}")
 
-    def list_models(self, synced_only: bool = False) -> list[dict[str, Any]]:
+    def list_models(self, synced_only: bool = False) -> list[ModelRow]:
         self.calls.append("list")
-        return [dict(row) for row in self.rows.values()]
+        return [row.copy() for row in self.rows.values()]
 
     @contextmanager
     def open(self) -> Iterator[FakeStore]:
@@ -88,14 +98,15 @@ class FakeStore:
             self.closed += 1
 
 
+FREE = Pricing(prompt="0", completion="0")
 CATALOG = FakeCatalog(
     {
-        "a/one": {"id": "a/one", "name": "One", "free": True, "ctx": 1000},
-        "b/two": {"id": "b/two", "name": "Two", "ctx": 2000},
-        "c/three": {"id": "c/three", "name": "Three"},
-        "d/broken": {"id": "d/broken", "name": "Broken", "broken": True},
-        "e/shape": {"id": "e/shape", "shape": "pricing.prompt: expected a string, got 3e-06"},
-    }
+        "a/one": OpenRouterModel(id="a/one", name="One", pricing=FREE, context_length=1000),
+        "b/two": OpenRouterModel(id="b/two", name="Two", context_length=2000),
+        "c/three": OpenRouterModel(id="c/three", name="Three"),
+        BROKEN: OpenRouterModel(id=BROKEN, name="Broken"),
+    },
+    malformed={"e/shape": "pricing.prompt: expected a string, got 3e-06"},
 )
 
 
@@ -115,7 +126,7 @@ def run(store: FakeStore, items: list[SyncTarget], **kwargs: Any) -> SyncReport:
 
 
 def test_upserts_in_rank_order_and_counts_inserts_updates_free_and_paid() -> None:
-    store = FakeStore(rows={"b/two": {"apiIdentifier": "b/two", "isActive": True}})
+    store = FakeStore(rows={"b/two": model_row("b/two", isActive=True)})
     report = run(store, targets("a/one", "b/two", "c/three"))
     assert store.calls == ["a/one", "b/two", "c/three"]
     assert [(r.api_id, r.rank, r.action, r.is_free) for r in report.results] == [
@@ -205,7 +216,8 @@ def test_openrouter_failure_propagates_before_the_store_is_opened() -> None:
 def test_dry_run_plans_inserts_updates_and_unchanged_and_writes_nothing() -> None:
     same = fake_args(CATALOG.models["b/two"])
     stale = {**fake_args(CATALOG.models["a/one"]), "contextWindow": 500.0, "description": "old"}
-    store = FakeStore(rows={"a/one": stale, "b/two": {**same, "contextWindow": 2000.0}})
+    rows = {"a/one": model_row("a/one", **stale), "b/two": model_row("b/two", **same)}
+    store = FakeStore(rows={**rows, "b/two": {**rows["b/two"], "contextWindow": 2000.0}})
     report = run(store, targets("a/one", "b/two", "c/three", "gone/x"), dry_run=True)
     assert store.calls == ["list"]
     planned = {r.api_id: (r.planned, r.changes) for r in report.results}
@@ -226,8 +238,12 @@ def test_dry_run_plans_inserts_updates_and_unchanged_and_writes_nothing() -> Non
 
 
 def test_plan_changes_tells_a_flag_from_a_number() -> None:
-    assert plan_changes({"isFree": True}, {"isFree": 1}) == (FieldChange("isFree", True, 1),)
-    assert plan_changes({"contextWindow": 8.0}, {"contextWindow": 8}) == ()
+    args = fake_args(CATALOG.models["b/two"])
+    stored = {**args, "contextWindow": 2000.0}  # the SDK returns every number as a float
+    assert plan_changes(model_row("b/two", **stored), args) == ()
+    # Rows are not checked on the way in: a number where the flag belongs still differs.
+    number = model_row("b/two", **{**stored, "isFree": 0})
+    assert plan_changes(number, args) == (FieldChange("isFree", 0, False),)
 
 
 def test_build_targets_appends_model_ids_once_and_unranked() -> None:
