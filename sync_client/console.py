@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import os
+import select
+import signal
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -99,10 +101,13 @@ def stdout_held(output: Output) -> Iterator[None]:
 def run_guarded(output: Output, action: Callable[[], int]) -> int:
     """Run a command body, turning every failure into one clean message and an exit code.
     Under `--json`, stdout receives nothing but the document (see `stdout_held`)."""
-    if output.json_mode:
-        with stdout_held(output):
-            return _run_guarded(output, action)
-    return _run_guarded(output, action)
+    try:
+        if output.json_mode:
+            with stdout_held(output):
+                return _run_guarded(output, action)
+        return _run_guarded(output, action)
+    except BrokenPipeError:  # re-raised by _run_guarded only when stdout or stderr is closed
+        return _reader_went_away()
 
 
 def _run_guarded(output: Output, action: Callable[[], int]) -> int:
@@ -114,14 +119,41 @@ def _run_guarded(output: Output, action: Callable[[], int]) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
-    except Exception as error:
-        output.error(
-            UnexpectedError(
-                f"unexpected {type(error).__name__}: {error}",
-                hint="this is a bug in sync-models; please report it with the command you ran",
-            )
-        )
+    except BrokenPipeError as error:
+        if _pipe_closed(1) or _pipe_closed(2):
+            raise
+        output.error(_unexpected(error))
         return int(ExitCode.PARTIAL)
+    except Exception as error:
+        output.error(_unexpected(error))
+        return int(ExitCode.PARTIAL)
+
+
+def _unexpected(error: Exception) -> UnexpectedError:
+    return UnexpectedError(
+        f"unexpected {type(error).__name__}: {error}",
+        hint="this is a bug in sync-models; please report it with the command you ran",
+    )
+
+
+def _pipe_closed(fd: int) -> bool:
+    """True when `fd` is a pipe whose reader has gone (`sync-models doctor | head -1`)."""
+    if not hasattr(select, "poll"):
+        return False
+    poller = select.poll()
+    poller.register(fd, select.POLLOUT)
+    return any(events & select.POLLERR for _, events in poller.poll(0))
+
+
+def _reader_went_away() -> int:
+    """Stop quietly, as a command killed by SIGPIPE does (exit 141), with the closed streams
+    pointed at /dev/null so Python's final flush has nowhere to fail."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    for fd in (1, 2):
+        if _pipe_closed(fd):
+            os.dup2(devnull, fd)
+    os.close(devnull)
+    return 128 + signal.SIGPIPE
 
 
 def load_cli_settings(

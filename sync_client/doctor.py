@@ -100,11 +100,12 @@ def run_doctor(
     ranked, check = check_ranked_lists(options.config_dir)
     add(check)
     if settings is None:
-        add(_skipped("openrouter", "needs the settings"))
+        add(_skipped("openrouter", "needs the settings check"))
     else:
         add(check_openrouter(settings, ranked, options.timeout_s))
     if settings is None or settings.convex_url is None or settings.deploy_key is None:
-        add(_skipped("convex", "needs CONVEX_URL and CONVEX_DEPLOY_KEY"))
+        why = "the settings check" if settings is None else "CONVEX_URL and CONVEX_DEPLOY_KEY"
+        add(_skipped("convex", f"needs {why}"))
         add(_skipped("functions", "needs the convex check"))
         return checks
     from sync_client.convex_store import ConvexStore

@@ -62,7 +62,8 @@ def _check_node(root: Path) -> str:
     if not (root / "package.json").is_file() or not (root / "local_backend").is_dir():
         raise ConfigError(
             f"--local needs the project checkout (package.json, local_backend/) at {root}",
-            hint="run sync-models --local from a clone of the project",
+            hint="install the package editable from a clone (`pip install -e .` there, then "
+            "`npm ci`): --local runs the backend of the checkout the package is installed from",
         )
     if not (root / "node_modules").is_dir():
         raise ConfigError(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -157,3 +158,21 @@ def test_a_catalog_sync_reports_its_chunks_as_steps(settings: Settings, config_d
     ]
     assert steps[0].total == written + result.report.errors
     assert len(rows(settings)) == written
+
+
+def test_from_another_thread_it_raises_before_writing(settings: Settings, config_dir: Path) -> None:
+    """The per-call deadline is a SIGALRM timer, which only the main thread can set."""
+    raised: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            sync(settings, SyncOptions(lists="free", config_dir=config_dir, timeout_s=10))
+        except BaseException as error:
+            raised.append(error)
+
+    worker = threading.Thread(target=run)
+    worker.start()
+    worker.join(60)
+    assert len(raised) == 1 and isinstance(raised[0], RuntimeError)
+    assert "main thread" in str(raised[0])
+    assert rows(settings) == {}

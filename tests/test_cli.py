@@ -83,6 +83,17 @@ def test_a_missing_deploy_key_is_a_configuration_error() -> None:
     assert "error: CONVEX_DEPLOY_KEY is not set" in result.stderr
 
 
+def test_local_from_a_non_editable_install_says_to_install_editable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`pip install .` puts the package in site-packages, away from local_backend/."""
+    monkeypatch.setattr("sync_client.local.project_root", lambda: tmp_path / "site-packages")
+    result = runner.invoke(app, ["--local", "--free"])
+    assert result.exit_code == 2
+    assert "error: --local needs the project checkout" in result.stderr
+    assert "hint: install the package editable from a clone (`pip install -e .`" in result.stderr
+
+
 def test_plain_http_to_a_remote_deployment_is_refused() -> None:
     env = {**CONVEX_ENV, "CONVEX_URL": "http://happy-otter-123.convex.cloud"}
     result = runner.invoke(app, ["--free"], env=env)
@@ -126,6 +137,41 @@ def test_an_unexpected_failure_is_one_line_with_secrets_scrubbed(
     assert "Traceback" not in result.output
     assert secret not in result.output
     assert secret.rpartition("|")[2] not in result.output
+
+
+def test_a_broken_pipe_not_on_stdout_or_stderr_is_still_a_bug_report(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def explode(options: cli.SyncOptions, output: Output) -> int:
+        raise BrokenPipeError(32, "Broken pipe")
+
+    monkeypatch.setattr(cli, "run_sync", explode)
+    result = runner.invoke(app, ["--free"], env=CONVEX_ENV)
+    assert result.exit_code == 1
+    assert result.stderr.startswith("error: unexpected BrokenPipeError: ")
+
+
+@pytest.mark.parametrize("json_flag", [[], ["--json"]])
+def test_a_reader_that_closed_stdout_ends_the_command_quietly_with_141(
+    tmp_path: Path, json_flag: list[str]
+) -> None:
+    """`sync-models doctor | head -1`: stdout's reader is gone before the next write."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("CONVEX_", "OPENROUTER_"))}
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        result = subprocess.run(
+            [sys.executable, "-m", "sync_client", "doctor", "--prod", *json_flag],
+            cwd=tmp_path,  # no .env.prod, no ranked lists: five lines, nothing reached
+            env=env,
+            stdout=write_end,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=60,
+        )
+    finally:
+        os.close(write_end)
+    assert (result.returncode, result.stderr) == (141, "")
 
 
 def run_module(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:

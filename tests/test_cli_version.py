@@ -37,10 +37,23 @@ def test_version_wins_over_other_flags_and_needs_no_settings() -> None:
     assert result.stdout.startswith("sync-models ")
 
 
-def test_show_completion_prints_a_bash_script() -> None:
-    result = run_module("--show-completion", "bash")
+def test_show_completion_prints_the_script_of_the_shell_it_is_run_from() -> None:
+    # Typer detects the shell from the parent processes; bash runs it here whatever ran pytest
+    # (the `exit` keeps bash from replacing itself with the last command).
+    result = subprocess.run(
+        ["bash", "-c", '"$0" -m sync_client --show-completion; exit $?', sys.executable],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 0, result.stderr
     assert "complete " in result.stdout and "_SYNC_MODELS_COMPLETE" in result.stdout
+
+
+def test_another_shells_script_by_its_name_in_the_environment() -> None:
+    result = run_module(env={"_SYNC_MODELS_COMPLETE": "source_zsh"})
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.lstrip().startswith("#compdef sync-models\n")
 
 
 def test_the_completion_script_completes_flags_and_commands() -> None:

@@ -20,6 +20,7 @@ import psutil
 import pytest
 from convex import ConvexClient, ConvexError
 from convex.http_client import ConvexHttpClient
+from support.convex_cli import convex_project, run_convex_cli
 from support.local_backend import (
     FIXTURE_FUNCTIONS,
     REPO_ROOT,
@@ -324,46 +325,22 @@ def test_thousand_sequential_upserts_no_hang_no_memory_growth(backend: LocalBack
         assert len(client.query(LIST, {})) == 100
 
 
-def self_hosted_env(backend: LocalBackend) -> dict[str, str]:
-    """The environment `npx convex run` needs to target the local backend, nothing else."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CONVEX_")}
-    return env | {
-        "CONVEX_SELF_HOSTED_URL": backend.url,
-        "CONVEX_SELF_HOSTED_ADMIN_KEY": backend.admin_key,
-    }
-
-
-def test_npx_convex_run_against_local_backend(backend: LocalBackend) -> None:
+def test_npx_convex_run_against_local_backend(backend: LocalBackend, tmp_path: Path) -> None:
     with deadline(10):
         admin_client(backend).mutation(UPSERT, model_args(3))
-    env = self_hosted_env(backend)
     args = json.dumps({"apiIdentifier": "acme/model-3", "isActive": True})
-    completed = subprocess.run(
-        [str(REPO_ROOT / "node_modules" / ".bin" / "convex"), "run", SET_ACTIVE, args],
-        cwd=REPO_ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    # A copy of the project: the CLI reads `.env.local` from where it runs, and a developer's
+    # (a deploy key, say) would pick another deployment or stop the CLI.
+    completed = run_convex_cli(convex_project(tmp_path / "app"), backend, "run", SET_ACTIVE, args)
     assert completed.returncode == 0, completed.stderr
     assert json.loads(completed.stdout)["isActive"] is True
     with deadline(10):
         assert admin_client(backend).query(LIST, {})[0]["isActive"] is True
 
 
-def test_npx_convex_run_reports_missing_function(backend: LocalBackend) -> None:
-    env = self_hosted_env(backend)
-    completed = subprocess.run(
-        [str(REPO_ROOT / "node_modules" / ".bin" / "convex"), "run", "mutations/activation:nope"],
-        cwd=REPO_ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+def test_npx_convex_run_reports_missing_function(backend: LocalBackend, tmp_path: Path) -> None:
+    project = convex_project(tmp_path / "app")
+    completed = run_convex_cli(project, backend, "run", "mutations/activation:nope")
     assert completed.returncode == 1
     assert "Could not find function for 'mutations/activation:nope'" in completed.stderr
     assert "mutations/activation:setActive" in completed.stderr  # the list of what exists
