@@ -15,10 +15,11 @@ from types import ModuleType
 from typing import Any
 
 import pytest
-from support.openrouter_fixtures import NO_EXTRA_SNAPSHOTS, every_snapshot
+from support.openrouter_fixtures import every_snapshot
 from support.openrouter_server import (
     EXTRA_SNAPSHOTS_ENV_VAR,
     FIXTURES_DIR,
+    NO_EXTRA_SNAPSHOTS,
     SNAPSHOTS,
     extra_snapshots,
     load_snapshot,

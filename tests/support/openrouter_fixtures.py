@@ -8,16 +8,11 @@ from typing import Any
 import pytest
 
 from support.openrouter_server import (
-    EXTRA_SNAPSHOTS_ENV_VAR,
+    NO_EXTRA_SNAPSHOTS,
     SNAPSHOTS,
     OpenRouterServer,
     extra_snapshots,
     extra_snapshots_dir,
-)
-
-NO_EXTRA_SNAPSHOTS = (
-    f"no extra OpenRouter snapshots: set {EXTRA_SNAPSHOTS_ENV_VAR} to a folder of "
-    "models-*.json (or put them in ../shared/fixtures/openrouter beside the repository)"
 )
 
 

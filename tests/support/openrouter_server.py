@@ -42,18 +42,24 @@ MODELS_PATH = "/api/v1/models"
 FIXTURES_DIR = Path(__file__).resolve().parents[1] / "fixtures" / "openrouter"
 SNAPSHOTS = ("models-2025-05-23.json", "models-2025-12-02.json")
 EXTRA_SNAPSHOTS_ENV_VAR = "SYNC_MODELS_FIXTURES_DIR"
+#: The optional folder of more snapshots beside the repository.
+EXTRA_SNAPSHOTS_BESIDE = Path("..", "shared", "fixtures", "openrouter")
+NO_EXTRA_SNAPSHOTS = (
+    f"no extra OpenRouter snapshots: set {EXTRA_SNAPSHOTS_ENV_VAR} to a folder of "
+    f"models-*.json (or put them in {EXTRA_SNAPSHOTS_BESIDE} beside the repository)"
+)
 
 
 def extra_snapshots_dir() -> Path | None:
     """Where more snapshots may live (optional): `$SYNC_MODELS_FIXTURES_DIR`, else
-    `../shared/fixtures/openrouter` beside the repository, if it exists.
+    `EXTRA_SNAPSHOTS_BESIDE` (relative to the repository), if it exists.
 
     The only place the tests look outside the repository.
     """
     override = os.environ.get(EXTRA_SNAPSHOTS_ENV_VAR)
     if override:
         return Path(override)
-    beside = FIXTURES_DIR.parents[2].parent / "shared" / "fixtures" / "openrouter"
+    beside = FIXTURES_DIR.parents[2] / EXTRA_SNAPSHOTS_BESIDE
     return beside if beside.is_dir() else None
 
 
