@@ -5,7 +5,7 @@ validators are the contract; the SDK hands back every Convex number as a float. 
 `from __future__ import annotations` here: Python 3.11 would then lose `Required` at run time.)
 """
 
-from typing import Literal, NotRequired, Required, TypedDict
+from typing import Literal, NotRequired, Required, TypedDict, get_args
 
 #: A value of one of the model fields a sync writes (`upsertModelArgs`).
 FieldValue = str | int | float | bool
@@ -30,6 +30,12 @@ TrackedField = Literal[
 ]
 
 HistoryList = Literal["paid", "free", "catalog"]
+
+#: Each field a dry run compares (a field the caller omits is cleared by the mutation, so
+#: each one is compared even when absent), in the order it shows them.
+SYNCED_FIELDS: tuple[SyncedField, ...] = get_args(SyncedField)
+#: Each row value a history entry tracks.
+TRACKED_ROW_FIELDS: tuple[TrackedField, ...] = get_args(TrackedField)
 
 
 class UpsertArgs(TypedDict, total=False):

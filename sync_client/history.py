@@ -11,19 +11,14 @@ import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from .convex_types import TRACKED_ROW_FIELDS
 from .report import format_value
 from .sync import rows_by_api_id
 
 if TYPE_CHECKING:
-    from .convex_types import HistoryEntry, HistoryList, ModelRow, TrackedField
+    from .convex_types import HistoryEntry, HistoryList, ModelRow
     from .sync import ModelResult
 
-TRACKED_ROW_FIELDS: tuple[TrackedField, ...] = (
-    "inputCostPer1MTokens",
-    "outputCostPer1MTokens",
-    "contextWindow",
-    "maxCompletionTokens",
-)
 #: The lists the history table knows; a model named only with `--model` records no list.
 HISTORY_LISTS: dict[str, HistoryList] = {"paid": "paid", "free": "free", "catalog": "catalog"}
 

@@ -11,6 +11,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal, Protocol, TypeAlias
 
+from sync_client.convex_types import SYNCED_FIELDS
 from sync_client.errors import (
     ConfigError,
     ConvexCallError,
@@ -33,20 +34,6 @@ if TYPE_CHECKING:
 Action = Literal["inserted", "updated"]
 PlannedAction = Literal["insert", "update", "unchanged"]
 
-#: The upsertModel arguments a dry run compares against the stored row (a field the
-#: caller omits is cleared by the mutation, so each one is compared even when absent).
-SYNCED_FIELDS: tuple[SyncedField, ...] = (
-    "modelName",
-    "provider",
-    "slug",
-    "contextWindow",
-    "isFree",
-    "inputCostPer1MTokens",
-    "outputCostPer1MTokens",
-    "maxCompletionTokens",
-    "description",
-    "openRouterCreatedAt",
-)
 
 NOT_LISTED = "not listed by OpenRouter"
 
