@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from sync_client.errors import SyncModelsError
-from sync_client.sync import FieldChange, ModelResult, SyncReport
+from sync_client.sync import FieldChange, ModelResult, SyncReport, SyncTarget
 
 _TAGS = {"inserted": "NEW", "updated": "UPD", "insert": "NEW", "update": "UPD", "unchanged": "SAME"}
 _PLANNED = {"insert": "would insert", "update": "would update", "unchanged": "unchanged"}
@@ -69,8 +69,20 @@ def render_human(report: SyncReport) -> str:
         lines.append(_result_line(result))
         if result.planned == "update":  # a new row's fields are all "changes"; show updates only
             lines.extend(_change_line(change) for change in result.changes)
-    lines.extend(f"[---] {target.api_id} — not attempted" for target in report.not_attempted)
+    lines.extend(_not_attempted_lines(report.not_attempted))
     return "\n".join(lines) + "\n"
+
+
+#: A stopped catalog run leaves hundreds of ids unattempted; the text names this many.
+NOT_ATTEMPTED_SHOWN = 20
+
+
+def _not_attempted_lines(targets: Sequence[SyncTarget]) -> list[str]:
+    lines = [f"[---] {target.api_id} — not attempted" for target in targets[:NOT_ATTEMPTED_SHOWN]]
+    if len(targets) > NOT_ATTEMPTED_SHOWN:
+        hidden = len(targets) - NOT_ATTEMPTED_SHOWN
+        lines.append(f"[---] … and {hidden} more not attempted (--json lists every one)")
+    return lines
 
 
 def _result_document(result: ModelResult) -> dict[str, Any]:

@@ -94,6 +94,18 @@ def test_an_aborted_run_says_so_and_lists_what_was_not_attempted() -> None:
     assert "within 5 s" in document["error"]["message"]
 
 
+def test_a_long_not_attempted_list_names_the_first_twenty_and_counts_the_rest() -> None:
+    report = finished_report()
+    report.not_attempted = [SyncTarget(f"vendor/model-{i}", None, "catalog") for i in range(335)]
+    report.aborted = ConvexUnavailableError("cannot reach or authenticate to h within 5 s")
+    lines = render_human(report).splitlines()
+    assert "   Not attempted: 335" in lines
+    named = [line for line in lines if line.endswith("— not attempted")]
+    assert named == [f"[---] vendor/model-{i} — not attempted" for i in range(20)]
+    assert lines[-1] == "[---] … and 315 more not attempted (--json lists every one)"
+    assert len(report_document(report)["notAttempted"]) == 335
+
+
 def test_dry_run_shows_each_changed_field_old_to_new() -> None:
     report = SyncReport(
         list_synced="paid",
