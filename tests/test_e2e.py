@@ -11,12 +11,12 @@ import subprocess
 import sys
 import time
 from collections.abc import Sequence
-from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
 import psutil
 import pytest
+from support.expected_rows import expected_row
 from support.openrouter_server import (
     Delay,
     OpenRouterServer,
@@ -115,33 +115,6 @@ def harness(backend: Any, openrouter_server: OpenRouterServer, config_dir: Path)
 
 
 # --- expected values, computed independently ------------------------------------------------
-
-
-def per_million(price: Any) -> float | None:
-    try:
-        value = Decimal(price)
-    except (InvalidOperation, TypeError, ValueError):
-        return None
-    if not value.is_finite() or value < 0:
-        return None
-    return float(value * 1_000_000)
-
-
-def expected_row(model: dict[str, Any]) -> dict[str, Any]:
-    pricing = model.get("pricing") or {}
-    prompt, completion = per_million(pricing.get("prompt")), per_million(pricing.get("completion"))
-    return {
-        "modelName": model["name"],
-        "provider": model["id"].split("/")[0],
-        "slug": re.sub(r"[^a-z0-9]+", "-", model["id"].lower()).strip("-"),
-        "contextWindow": model.get("context_length"),
-        "isFree": prompt == 0 and completion == 0,
-        "inputCostPer1MTokens": prompt,
-        "outputCostPer1MTokens": completion,
-        "maxCompletionTokens": (model.get("top_provider") or {}).get("max_completion_tokens"),
-        "description": model.get("description"),
-        "openRouterCreatedAt": model["created"] * 1000,
-    }
 
 
 def snapshot_model(snapshot: str, api_id: str) -> dict[str, Any]:

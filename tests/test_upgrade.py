@@ -4,8 +4,8 @@ A local backend starts empty; the real Convex CLI deploys the original app
 (tests/fixtures/original_app/convex), whose functions write its rows; `npx convex deploy`
 then pushes this project's `convex/` over the same data, and the real CLI (`python -m
 sync_client --all`, a subprocess) syncs from a loopback OpenRouter. Every row is then read back
-over the backend's HTTP API and checked field by field against values computed here with
-Decimal, independently of sync_client.mapping.
+over the backend's HTTP API and checked field by field against the tests' own oracle
+(support/expected_rows.py: Decimal, independently of sync_client.mapping).
 """
 
 from __future__ import annotations
@@ -13,18 +13,17 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import re
 import secrets
 import subprocess
 import sys
 import time
 from collections.abc import Mapping, Sequence
-from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
 import httpx
 from support.convex_cli import convex_project, deploy
+from support.expected_rows import expected_row
 from support.local_backend import REPO_ROOT, LocalBackend, start_local_backend
 from support.openrouter_server import OpenRouterServer
 
@@ -247,33 +246,11 @@ def write_list(path: Path, constant: str, ids: Sequence[str]) -> None:
 # --- expected values, computed here -----------------------------------------------------------
 
 
-def per_million(price: Any) -> float | None:
-    try:
-        value = Decimal(price)
-    except (InvalidOperation, TypeError, ValueError):
-        return None
-    return float(value * 1_000_000) if value.is_finite() and value >= 0 else None
-
-
 def synced_metadata(entry: Mapping[str, Any]) -> dict[str, Any]:
     """What a row synced from `entry` holds besides apiIdentifier, isActive and modelVersion;
     a value OpenRouter does not know is absent."""
-    pricing = entry.get("pricing") or {}
-    prompt, completion = per_million(pricing.get("prompt")), per_million(pricing.get("completion"))
-    fields = {
-        "modelName": entry["name"],
-        "provider": entry["id"].split("/")[0],
-        "slug": re.sub(r"[^a-z0-9]+", "-", entry["id"].lower()).strip("-"),
-        "contextWindow": entry.get("context_length"),
-        "isFree": prompt == 0 and completion == 0,
-        "inputCostPer1MTokens": prompt,
-        "outputCostPer1MTokens": completion,
-        "maxCompletionTokens": entry["top_provider"]["max_completion_tokens"],
-        "description": entry.get("description"),
-        "openRouterCreatedAt": entry["created"] * 1000,
-        "syncedFromOpenRouter": True,
-    }
-    return {key: value for key, value in fields.items() if value is not None}
+    known = {key: value for key, value in expected_row(entry).items() if value is not None}
+    return {**known, "syncedFromOpenRouter": True}
 
 
 def without(row: Mapping[str, Any], *keys: str) -> dict[str, Any]:
