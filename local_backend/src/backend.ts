@@ -8,9 +8,10 @@ import { jsonToConvex, type JSONValue, type Value } from "convex/values";
 import { WebSocketServer } from "ws";
 import { DEPLOY_ROUTES, Deployment } from "./deployApi.js";
 import { applyFaultPatch, noFaults, sleep, type FaultSettings } from "./faults.js";
-import { canonicalPath, FunctionRunner, type Outcome, type UdfType } from "./functions.js";
+import { canonicalPath, FunctionRunner } from "./functions.js";
 import { StateFile } from "./persistence.js";
-import { SyncSession } from "./sync.js";
+import { type SessionHost, SyncSession } from "./sync.js";
+import type { Outcome, UdfType } from "./types.js";
 import { cleanJson, convexJson, nextTs, serialize } from "./wire.js";
 
 export interface BackendOptions {
@@ -33,7 +34,7 @@ const CANONICAL_URLS = "/api/v1/get_canonical_urls";
 const FUNCTION_LOGS = "/api/stream_function_logs";
 const LOG_POLL_MS = 10_000;
 
-export class Backend {
+export class Backend implements SessionHost {
   faults: FaultSettings;
   readonly sessions = new Set<SyncSession>();
   /** Bumped on every committed mutation; subscriptions re-run when it moves. */
@@ -104,6 +105,10 @@ export class Backend {
   private setFaults(faults: FaultSettings): void {
     this.faults = faults;
     this.messagesTowardsDrop = 0;
+  }
+
+  sessionClosed(session: SyncSession): void {
+    this.sessions.delete(session);
   }
 
   isAdminKey(key: string): boolean {

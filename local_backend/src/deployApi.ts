@@ -15,20 +15,12 @@ import {
   indexDiff,
   moduleHash,
   PushedCode,
-  type PushedModule,
   schemaIndexes,
   schemaJsonOf,
-  type SchemaJson,
   unsupportedModule,
 } from "./push.js";
 import { findSchemaMismatch, type SchemaMismatch } from "./schemaCheck.js";
-
-/** What `--state-file` keeps of the last push, so a restarted backend serves it again. */
-export interface SavedPush {
-  functions: string;
-  udfServerVersion: string;
-  modules: PushedModule[];
-}
+import type { PushedModule, SavedPush, SchemaJson } from "./types.js";
 
 /** An endpoint's answer: HTTP status and JSON body. */
 export type Reply = [number, unknown];

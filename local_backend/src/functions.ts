@@ -7,24 +7,18 @@ import { makeFunctionReference, type PaginationResult, type SchemaDefinition } f
 import { getConvexSize, type Value } from "convex/values";
 import { convexTestDatabases } from "./indexLookups.js";
 import { checkArguments, convexTestWithLimits } from "./limits.js";
-import { withoutSystemFields, type Tables } from "./persistence.js";
-import { type AnalyzedFunction, type SchemaJson, schemaJsonOf } from "./push.js";
-
-export type UdfType = "query" | "mutation" | "action";
-
-/** What a call produced: a value, or the error Convex would report. */
-export type Outcome =
-  | { ok: true; value: Value }
-  | { ok: false; message: string; errorData?: Value };
-
-/** convex-test's `modules` map: `./dir/file.ts` → lazy import. */
-export type ModuleMap = Record<string, () => Promise<Record<string, unknown>>>;
-
-/** What a runner serves: its modules and (optional) schema, from a folder or from a push. */
-export interface Code {
-  modules: ModuleMap;
-  schema: SchemaDefinition<any, boolean> | undefined;
-}
+import { withoutSystemFields } from "./persistence.js";
+import { schemaJsonOf } from "./push.js";
+import {
+  type AnalyzedFunction,
+  type Code,
+  EMPTY_ROOT_MARKER,
+  type ModuleMap,
+  type Outcome,
+  type SchemaJson,
+  type Tables,
+  type UdfType,
+} from "./types.js";
 
 /** A document as convex-test stores it, system fields included. */
 type StoredDocument = Record<string, Value>;
@@ -49,8 +43,6 @@ export interface FunctionSpec {
   returns?: Value;
 }
 
-/** convex-test finds the functions root by a `_generated` key; code without one gets this. */
-export const EMPTY_ROOT_MARKER = "./_generated/server.js";
 const MODULE_FILE = /\.(ts|js|mts|mjs|tsx|jsx)$/;
 const SKIPPED_FILE = /(\.d\.ts|\.test\.[a-z]+|\.spec\.[a-z]+)$/;
 

@@ -8,10 +8,7 @@
  */
 import { readFileSync, renameSync, writeFileSync } from "node:fs";
 import { convexToJson, jsonToConvex, type JSONValue, type Value } from "convex/values";
-import type { SavedPush } from "./deployApi.js";
-
-/** Table name → its documents (system fields included), oldest first. */
-export type Tables = Record<string, Array<Record<string, Value>>>;
+import type { SavedPush, Tables } from "./types.js";
 
 /** What the file holds: the tables, and the code last pushed with the Convex CLI (if any). */
 export interface SavedState {

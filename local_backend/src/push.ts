@@ -9,48 +9,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { pathToFileURL } from "node:url";
 import type { SchemaDefinition } from "convex/server";
-import { EMPTY_ROOT_MARKER, type ModuleMap } from "./functions.js";
-
-/** One module as the CLI sends it (`moduleConfig` in the CLI's deployApi). */
-export interface PushedModule {
-  path: string;
-  source: string;
-  sourceMap?: string;
-  environment: "isolate" | "node";
-}
-
-/** The exported schema (`SchemaDefinition#export()`), as Convex stores and reports it. */
-export interface SchemaJson {
-  tables: TableJson[];
-  schemaValidation: boolean;
-}
-
-export interface TableJson {
-  tableName: string;
-  indexes: Array<{ indexDescriptor: string; fields: string[] }>;
-  searchIndexes?: Array<{ indexDescriptor: string; searchField: string; filterFields: string[] }>;
-  vectorIndexes?: Array<{ indexDescriptor: string; vectorField: string; dimensions?: number; filterFields: string[] }>;
-  documentType: ValidatorJson;
-}
-
-export type ValidatorJson = { type: string; [key: string]: unknown };
-
-/** An index as the CLI prints it (`developerIndexConfig`). */
-export interface IndexConfig {
-  name: string;
-  type: "database";
-  fields: string[];
-}
-
-/** One function as Convex's analysis reports it (`analyzedFunction`). */
-export interface AnalyzedFunction {
-  name: string;
-  pos: null;
-  udfType: "Query" | "Mutation" | "Action";
-  visibility: { kind: "public" | "internal" };
-  args: string | null;
-  returns: string | null;
-}
+import { EMPTY_ROOT_MARKER, type IndexConfig, type ModuleMap, type PushedModule, type SchemaJson } from "./types.js";
 
 /** The sha256 the CLI compares with `get_config_hashes` to skip unchanged modules. */
 export function moduleHash(module: PushedModule): string {

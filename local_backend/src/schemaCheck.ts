@@ -3,7 +3,7 @@
  * push: the first document that does not match fails the push, naming table and problem.
  */
 import { convexToJson, type Value } from "convex/values";
-import type { SchemaJson, ValidatorJson } from "./push.js";
+import type { SchemaJson, ValidatorJson } from "./types.js";
 
 export interface SchemaMismatch {
   tableName: string;

@@ -1,9 +1,8 @@
 /** One WebSocket client speaking Convex's sync protocol. */
 import { jsonToConvex, type JSONValue, type Value } from "convex/values";
 import type { WebSocket } from "ws";
-import type { Backend } from "./backend.js";
-import { sleep } from "./faults.js";
-import type { UdfType } from "./functions.js";
+import { type FaultSettings, sleep } from "./faults.js";
+import type { Outcome, UdfType } from "./types.js";
 import { convexJson, currentTs, decodeTs, encodeTs, RawJson, serialize } from "./wire.js";
 
 interface StateVersion {
@@ -21,6 +20,17 @@ interface Subscription {
 
 type ClientMessage = { type: string; [key: string]: unknown };
 
+/** What a session needs of the server that accepted it (the backend implements this). */
+export interface SessionHost {
+  readonly faults: FaultSettings;
+  /** Bumped on every committed write: subscriptions evaluated at an older one are rerun. */
+  readonly dataGeneration: number;
+  countMessageTowardsDrop(): boolean;
+  isAdminKey(key: string): boolean;
+  call(udfPath: string, args: Record<string, Value>, expected: UdfType | "any", isAdmin: boolean): Promise<Outcome>;
+  sessionClosed(session: SyncSession): void;
+}
+
 export class SyncSession {
   private version: StateVersion = { querySet: 0, identity: 0, ts: 0n };
   private readonly subscriptions = new Map<number, Subscription>();
@@ -34,12 +44,12 @@ export class SyncSession {
 
   constructor(
     private readonly socket: WebSocket,
-    private readonly backend: Backend,
+    private readonly backend: SessionHost,
   ) {
     socket.on("message", (data) => this.receive(data.toString()));
     socket.on("close", () => {
       this.closed = true;
-      backend.sessions.delete(this);
+      backend.sessionClosed(this);
     });
     socket.on("error", () => socket.terminate());
   }
