@@ -83,11 +83,12 @@ export async function upsertModelRow(
   // Duplicates get the same metadata, so none keeps a price the sync has corrected;
   // none is deleted (its isActive, or another table, may point at it).
   const existing = await findModelRows(db, args.apiIdentifier);
-  if (existing.length > 0) {
+  const [oldest] = existing;
+  if (oldest !== undefined) {
     for (const row of existing) {
       await db.patch("aiModels", row._id, metadata);
     }
-    return { action: "updated", id: existing[0]._id };
+    return { action: "updated", id: oldest._id };
   }
   const id = await db.insert("aiModels", {
     ...withoutUndefined(metadata),
@@ -97,8 +98,15 @@ export async function upsertModelRow(
   return { action: "inserted", id };
 }
 
-function withoutUndefined<T extends Record<string, unknown>>(value: T): T {
+/** `T` with each field that may be `undefined` made optional instead (an insert must omit it). */
+type WithoutUndefined<T> = {
+  [K in keyof T as undefined extends T[K] ? never : K]: T[K];
+} & {
+  [K in keyof T as undefined extends T[K] ? K : never]?: Exclude<T[K], undefined>;
+};
+
+function withoutUndefined<T extends Record<string, unknown>>(value: T): WithoutUndefined<T> {
   return Object.fromEntries(
     Object.entries(value).filter(([, v]) => v !== undefined),
-  ) as T;
+  ) as WithoutUndefined<T>;
 }

@@ -42,7 +42,11 @@ export function diffSnapshots(
     const from = before?.[field];
     const to = after[field];
     if (from !== to) {
-      changes.push(withoutUndefined({ field, from, to }));
+      // An absent value is left out of the change (it is never stored as `undefined`).
+      const change: HistoryChange = { field };
+      if (from !== undefined) change.from = from;
+      if (to !== undefined) change.to = to;
+      changes.push(change);
     }
   }
   return changes;
@@ -92,11 +96,4 @@ export async function recordHistoryEntry(
     changes,
   });
   return { apiIdentifier, status: kind, id };
-}
-
-function withoutUndefined(change: HistoryChange): HistoryChange {
-  const result: HistoryChange = { field: change.field };
-  if (change.from !== undefined) result.from = change.from;
-  if (change.to !== undefined) result.to = change.to;
-  return result;
 }

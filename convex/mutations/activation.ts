@@ -14,12 +14,13 @@ export const setActive = internalMutation({
   returns: aiModelDoc,
   handler: async (ctx, { apiIdentifier, isActive }) => {
     const rows = await findModelRows(ctx.db, apiIdentifier);
-    if (rows.length === 0) {
+    const [oldest] = rows;
+    if (oldest === undefined) {
       return fail(notFound(apiIdentifier));
     }
     for (const row of rows) {
       await ctx.db.patch("aiModels", row._id, { isActive });
     }
-    return (await ctx.db.get("aiModels", rows[0]._id))!;
+    return (await ctx.db.get("aiModels", oldest._id))!;
   },
 });
