@@ -1,9 +1,11 @@
 """The Convex side of a sync: the official `ConvexClient` with admin auth, every call bounded.
 
 The SDK has no timeout: an unreachable host is retried forever and a wrong admin key makes it
-reconnect forever. Each call therefore runs under a SIGALRM deadline (the SDK checks for
-signals about once a second), and a breach becomes `ConvexUnavailableError` (the deployment
-never answered) or `ConvexDeadlineError` (it answered earlier, this call got no answer).
+reconnect forever. Its clients therefore run in worker processes (`worker_pool`), which the
+caller waits on with a deadline and kills at it, from any thread and on any OS; a breach
+becomes `ConvexUnavailableError` (the deployment never answered) or `ConvexDeadlineError` (it
+answered earlier, this call got no answer). Several threads may call one store at once: each
+call gets a worker of its own (up to `workers`).
 
 Batched calls are cut to fit Convex's limits (https://docs.convex.dev/production/state/limits):
 by item count and by encoded size, and a model whose document Convex could not store is that
@@ -13,12 +15,9 @@ model's own error, never sent.
 from __future__ import annotations
 
 import json
-import signal
-import threading
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from types import FrameType, TracebackType
+from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlsplit
 
@@ -29,10 +28,9 @@ from sync_client.errors import (
     ConvexUnavailableError,
 )
 from sync_client.redaction import RevealsSecret, redact, secret_fragments
+from sync_client.worker_pool import CallTimedOut, WorkerGone, WorkerPool, WorkerStartFailed
 
 if TYPE_CHECKING:
-    from convex import ConvexClient
-
     from sync_client.convex_types import ModelRow
 
 UPSERT_MODEL = "mutations/syncModels:upsertModel"
@@ -119,22 +117,21 @@ def oversized_model(args: Mapping[str, Any]) -> str | None:
     )
 
 
-class _DeadlineExceeded(Exception):
-    """Raised from the SIGALRM handler inside a blocked SDK call."""
-
-
 class ConvexStore:
     """The deployment's aiModels functions, called with admin auth under a per-call deadline.
 
-    `timeout_s=None` disables the deadline (the only way to use the store off the main
-    thread, where SIGALRM cannot be delivered).
+    `timeout_s=None` disables the deadline. `workers` is how many calls may run at once (the
+    pool grows to it only while calls are slow).
     """
 
     def __init__(
-        self, url: str, deploy_key: RevealsSecret | None, timeout_s: float | None = 30.0
+        self,
+        url: str,
+        deploy_key: RevealsSecret | None,
+        timeout_s: float | None = 30.0,
+        *,
+        workers: int = 1,
     ) -> None:
-        from convex import ConvexClient
-
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ConfigError(f"not a deployment URL: {url!r}", hint="set CONVEX_URL to https://…")
@@ -143,9 +140,8 @@ class ConvexStore:
         # Whether the deployment has answered a call (it is reachable and took the key).
         self._answered = False
         self._secrets = secret_fragments(deploy_key)
-        self._client: ConvexClient | None = ConvexClient(url)
-        if deploy_key is not None:
-            self._client.set_admin_auth(deploy_key.reveal())
+        self._pool: WorkerPool | None = WorkerPool(url, deploy_key, max_workers=workers)
+        self._pool.start()  # the first worker starts while the caller does other work
 
     def __repr__(self) -> str:
         return f"ConvexStore(host={self.host!r}, timeout_s={self.timeout_s!r})"
@@ -162,8 +158,10 @@ class ConvexStore:
         self.close()
 
     def close(self) -> None:
-        """Drop the client; the SDK closes its WebSocket when the client is released."""
-        self._client = None
+        """Stop the worker processes (a call still in flight in another thread fails)."""
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.close()
 
     # --- calls -----------------------------------------------------------------------------
 
@@ -259,19 +257,12 @@ class ConvexStore:
         return self._call("mutation", name, args)
 
     def _call(self, kind: Literal["query", "mutation"], name: str, args: dict[str, Any]) -> Any:
-        from convex import ConvexError
-
-        client = self._client
-        if client is None:
+        pool = self._pool
+        if pool is None:
             raise RuntimeError("ConvexStore is closed")
-        method: Callable[[str, dict[str, Any]], Any] = getattr(client, kind)
-        self._check_thread()
         try:
-            with self._deadline():
-                result = method(name, args)
-            self._answered = True
-            return result
-        except _DeadlineExceeded:
+            answer = pool.call(("call", kind, name, args, self.timeout_s), self.timeout_s)
+        except CallTimedOut:
             if self._answered:
                 raise ConvexDeadlineError(
                     f"{name} got no answer from {self.host} within {self.timeout_s:g} s; it may "
@@ -282,52 +273,37 @@ class ConvexStore:
                 f"cannot reach or authenticate to {self.host} within {self.timeout_s:g} s",
                 hint="check CONVEX_URL and CONVEX_DEPLOY_KEY, or allow more time with --timeout",
             ) from None
-        except ConvexError as error:
+        except WorkerGone as gone:
+            raise ConvexUnavailableError(
+                f"the process calling {self.host} stopped during {name} ({gone})",
+                hint="rerunning is safe (upserts are idempotent)",
+            ) from None
+        except WorkerStartFailed as failed:
+            raise ConvexUnavailableError(
+                self._redact(str(failed)),
+                hint="check that the `convex` package is installed for this Python",
+            ) from None
+        status = answer[0]
+        if status == "ok":
             self._answered = True
-            raise ConvexCallError(self._redact(str(error)), data=error.data) from None
-        except Exception as error:  # the SDK raises plain Exception for a function's failure
-            message = self._redact(str(error))
-            if message.strip() == _CONNECTION_LOST:
-                raise ConvexUnavailableError(
-                    f"cannot reach or authenticate to {self.host}: the connection closed",
-                    hint="check CONVEX_URL and that the deployment is up",
-                ) from None
-            if any(marker in message for marker in _NOT_FOUND_MARKERS):
-                raise ConvexUnavailableError(
-                    f"{self.host} refused {name}: {message}",
-                    hint="the functions are internal: set CONVEX_DEPLOY_KEY to the deployment's "
-                    "deploy key, and deploy them with `npx convex deploy`",
-                ) from None
+            return answer[1]
+        message = self._redact(str(answer[1]))
+        if status == "convex_error":
             self._answered = True
-            raise ConvexCallError(f"{name} failed: {message}") from None
-
-    def _check_thread(self) -> None:
-        if self.timeout_s is not None and threading.current_thread() is not threading.main_thread():
-            raise RuntimeError(
-                "ConvexStore enforces its deadline with SIGALRM, which works only on the main "
-                "thread; call it from there or pass timeout_s=None"
+            raise ConvexCallError(message, data=answer[2])
+        if message.strip() == _CONNECTION_LOST:
+            raise ConvexUnavailableError(
+                f"cannot reach or authenticate to {self.host}: the connection closed",
+                hint="check CONVEX_URL and that the deployment is up",
             )
-
-    @contextmanager
-    def _deadline(self) -> Iterator[None]:
-        timeout = self.timeout_s
-        if timeout is None:
-            yield
-            return
-        armed = True
-
-        def on_alarm(_signum: int, _frame: FrameType | None) -> None:
-            if armed:
-                raise _DeadlineExceeded
-
-        previous = signal.signal(signal.SIGALRM, on_alarm)
-        signal.setitimer(signal.ITIMER_REAL, timeout)
-        try:
-            yield
-        finally:
-            armed = False
-            signal.setitimer(signal.ITIMER_REAL, 0)
-            signal.signal(signal.SIGALRM, previous)
+        if any(marker in message for marker in _NOT_FOUND_MARKERS):
+            raise ConvexUnavailableError(
+                f"{self.host} refused {name}: {message}",
+                hint="the functions are internal: set CONVEX_DEPLOY_KEY to the deployment's "
+                "deploy key, and deploy them with `npx convex deploy`",
+            )
+        self._answered = True
+        raise ConvexCallError(f"{name} failed: {message}")
 
     def _redact(self, text: str) -> str:
         return redact(text, self._secrets)

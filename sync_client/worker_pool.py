@@ -1,0 +1,247 @@
+"""Convex worker processes (`convex_worker`) that any thread can call with a deadline.
+
+A call takes an idle worker, sends it the call and waits for the answer on a queue its reader
+thread fills; at the deadline the worker is killed (a new one replaces it when needed). The
+same design runs on every OS: pipes, threads and `Popen.kill`, no signals.
+
+The pool starts with one worker and grows (up to `max_workers`) only while calls are slow: a
+caller that has waited `grow_after_s` for a worker, while the oldest call in flight has run
+that long, starts another. At 0 ms latency one worker serves every call; at 200 ms the pool
+fills within one round trip.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import pickle
+import queue
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any
+
+from sync_client.convex_worker import read_message, write_message
+
+if TYPE_CHECKING:
+    from sync_client.redaction import RevealsSecret
+
+#: How long a caller waits for a busy worker, and a call must have run, before the pool grows.
+GROW_AFTER_S = 0.05
+#: How long a new worker may take to start (import the SDK, create its client).
+START_TIMEOUT_S = 30.0
+# Runs the worker with the package importable wherever the caller's copy of it lives; the
+# directory comes as an argument (not PYTHONPATH, which would reach the SDK's own imports first).
+_BOOTSTRAP = (
+    "import sys; sys.path.append(sys.argv.pop(1)); "
+    "from sync_client.convex_worker import main; main()"
+)
+_PACKAGE_PARENT = str(Path(__file__).resolve().parents[1])
+
+
+class CallTimedOut(Exception):
+    """The worker did not answer within the deadline; it has been killed."""
+
+
+class WorkerStartFailed(Exception):
+    """No worker could start (the SDK missing, the interpreter failing): the message says why."""
+
+
+class WorkerGone(Exception):
+    """The worker process ended during the call (its exit code, if known, is in the message)."""
+
+
+@dataclass(eq=False)
+class _Worker:
+    process: subprocess.Popen[bytes]
+    answers: queue.Queue[tuple[Any, ...] | None] = field(default_factory=queue.Queue)
+    started_at: float = field(default_factory=time.monotonic)
+    busy_since: float | None = None
+
+    def send(self, message: tuple[Any, ...]) -> None:
+        assert self.process.stdin is not None
+        write_message(self.process.stdin, message)
+
+    def kill(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+        self.process.wait()
+        for stream in (self.process.stdin, self.process.stdout):
+            if stream is not None:
+                with contextlib.suppress(OSError):
+                    stream.close()
+
+
+class WorkerPool:
+    """Up to `max_workers` worker processes connected to `url` with `admin_key`."""
+
+    def __init__(
+        self,
+        url: str,
+        admin_key: RevealsSecret | None,
+        *,
+        max_workers: int = 1,
+        grow_after_s: float = GROW_AFTER_S,
+        start_timeout_s: float = START_TIMEOUT_S,
+    ) -> None:
+        if max_workers < 1:
+            raise ValueError("max_workers must be at least 1")
+        self._url = url
+        self._admin_key = admin_key
+        self.max_workers = max_workers
+        self._grow_after_s = grow_after_s
+        self._start_timeout_s = start_timeout_s
+        self._changed = threading.Condition()
+        self._idle: list[_Worker] = []
+        self._workers: set[_Worker] = set()
+        self._starting = 0
+        self._waiting = 0
+        self._closed = False
+        self._start_failure: str | None = None
+        #: The most workers that ran at once (the benchmark reports it).
+        self.peak = 0
+
+    def __repr__(self) -> str:
+        return f"WorkerPool(workers={len(self._workers)}, max_workers={self.max_workers})"
+
+    # --- calls ---------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Start a first worker now (so that it is ready by the first call)."""
+        with self._changed:
+            if not self._workers:
+                self._spawn()
+
+    def call(self, message: tuple[Any, ...], timeout_s: float | None) -> tuple[Any, ...]:
+        """Send `message` to a worker and return its answer, within `timeout_s` of sending."""
+        worker = self._acquire()
+        try:
+            worker.send(message)
+            answer = worker.answers.get(timeout=timeout_s)
+        except queue.Empty:
+            self._discard(worker)
+            raise CallTimedOut from None
+        except OSError:  # its stdin closed: the process has ended
+            answer = None
+        if answer is None:
+            self._discard(worker)
+            raise WorkerGone(f"exit code {worker.process.wait()}")
+        self._release(worker)
+        return answer
+
+    def close(self) -> None:
+        """Stop every worker (idle or busy) and wait until each has ended."""
+        with self._changed:
+            self._closed = True
+            workers = list(self._workers)
+            self._workers.clear()
+            self._idle.clear()
+            self._changed.notify_all()
+        for worker in workers:
+            worker.kill()
+
+    # --- machinery ----------------------------------------------------------------------------
+
+    def _acquire(self) -> _Worker:
+        with self._changed:
+            self._waiting += 1
+            try:
+                while True:
+                    if self._closed:
+                        raise RuntimeError("the Convex worker pool is closed")
+                    if self._idle:
+                        worker = self._idle.pop()
+                        worker.busy_since = time.monotonic()
+                        return worker
+                    if self._start_failure is not None:
+                        raise WorkerStartFailed(self._start_failure)
+                    if not self._workers or self._should_grow():
+                        self._spawn()
+                    self._changed.wait(self._grow_after_s)
+                    self._stop_slow_starters()
+            finally:
+                self._waiting -= 1
+
+    def _should_grow(self) -> bool:
+        if len(self._workers) >= self.max_workers or self._starting >= self._waiting:
+            return False
+        now = time.monotonic()
+        in_flight = [w.busy_since for w in self._workers if w.busy_since is not None]
+        return bool(in_flight) and now - min(in_flight) >= self._grow_after_s
+
+    def _spawn(self) -> None:
+        process = subprocess.Popen(
+            [sys.executable, "-c", _BOOTSTRAP, _PACKAGE_PARENT],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+        )
+        worker = _Worker(process)
+        self._workers.add(worker)
+        self._starting += 1
+        self.peak = max(self.peak, len(self._workers))
+        key = None if self._admin_key is None else self._admin_key.reveal()
+        # Should it have ended at once, its reader sees the end of its output and says so.
+        with contextlib.suppress(OSError):
+            worker.send(("connect", self._url, key))
+        threading.Thread(
+            target=self._read_answers, args=(worker,), name="convex-worker-reader", daemon=True
+        ).start()
+
+    def _read_answers(self, worker: _Worker) -> None:
+        """Feed the worker's answers to its queue; the first says whether it started."""
+        stdout: IO[bytes] | None = worker.process.stdout
+        assert stdout is not None
+        first = _read(stdout)
+        with self._changed:
+            self._starting -= 1
+            if first == ("ready",) and worker in self._workers:
+                self._idle.append(worker)
+            elif worker in self._workers:
+                self._workers.discard(worker)
+                if first is not None and first[0] == "error":
+                    self._start_failure = f"the Convex worker process failed to start: {first[1]}"
+                else:
+                    code = worker.process.wait()
+                    self._start_failure = (
+                        f"the Convex worker process ended before it was ready (exit code {code})"
+                    )
+            self._changed.notify_all()
+        while (answer := _read(stdout)) is not None:
+            worker.answers.put(answer)
+        worker.answers.put(None)
+
+    def _stop_slow_starters(self) -> None:
+        now = time.monotonic()
+        for worker in list(self._workers):
+            starting = worker.busy_since is None and worker not in self._idle
+            if starting and now - worker.started_at > self._start_timeout_s:
+                self._workers.discard(worker)
+                worker.process.kill()
+                self._start_failure = (
+                    f"the Convex worker process did not start within {self._start_timeout_s:g} s"
+                )
+
+    def _release(self, worker: _Worker) -> None:
+        with self._changed:
+            worker.busy_since = None
+            if worker in self._workers:
+                self._idle.append(worker)
+            self._changed.notify_all()
+        if self._closed:
+            worker.kill()
+
+    def _discard(self, worker: _Worker) -> None:
+        with self._changed:
+            self._workers.discard(worker)
+            self._changed.notify_all()
+        worker.kill()
+
+
+def _read(stream: IO[bytes]) -> tuple[Any, ...] | None:
+    try:
+        return read_message(stream)
+    except (OSError, ValueError, EOFError, pickle.UnpicklingError):
+        return None
