@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from .errors import ConfigError, ConvexCallError, ExitCode
+from .safe_text import printable
 from .stale import ActivationStore
 from .sync import rows_by_api_id
 
@@ -163,9 +164,9 @@ def render_results(results: Sequence[ActivationResult]) -> str:
     """One line per model: what happened, its costs, and why when it did not happen."""
     lines = []
     for result in results:
-        line = f"[{_TAGS[result.outcome]}] {result.api_id} — {format_costs(result)}"
+        line = f"[{_TAGS[result.outcome]}] {printable(result.api_id)} — {format_costs(result)}"
         if result.reason:
-            line += f" — {result.reason}"
+            line += f" — {printable(result.reason)}"
         lines.append(line)
     return "\n".join(lines) + "\n"
 

@@ -277,8 +277,8 @@ def _render(
     if after is not None:
         stale_text, notes = render_after_sync(after, report.dry_run)
         output.data(stale_text)
-        if notes:
-            output.progress(notes)
+        for note in notes:
+            output.progress(note)
     if rows is not None:
         output.data("\nRows in the local backend:\n" + render_rows(rows))
     if report.aborted is not None:

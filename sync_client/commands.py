@@ -26,6 +26,7 @@ from sync_client.console import (
     run_guarded,
 )
 from sync_client.errors import ConfigError, ExitCode, SyncModelsError
+from sync_client.safe_text import printable
 
 if TYPE_CHECKING:
     from sync_client.convex_store import ConvexStore
@@ -186,11 +187,14 @@ def run_rankings(
             }
         )
         return int(ExitCode.OK)
+    start, end = printable(window.start_date or "?"), printable(window.end_date or "?")
     lines = [
-        f"Top {len(selection.picks)} {list_name} models by tokens, "
-        f"{window.start_date or '?'} to {window.end_date or '?'} "
-        f"(source: OpenRouter rankings, as of {window.as_of or 'unknown'}):",
-        *(f"  {p.rank:>2}. {p.api_id}  ({p.total_tokens:,} tokens)" for p in selection.picks),
+        f"Top {len(selection.picks)} {list_name} models by tokens, {start} to {end} "
+        f"(source: OpenRouter rankings, as of {printable(window.as_of or 'unknown')}):",
+        *(
+            f"  {p.rank:>2}. {printable(p.api_id)}  ({p.total_tokens:,} tokens)"
+            for p in selection.picks
+        ),
     ]
     if len(selection.picks) < top:
         lines.append(f"  (only {len(selection.picks)} ranked {list_name} models matched)")
@@ -404,8 +408,8 @@ def register(app: typer.Typer) -> None:
 # --- after a sync -----------------------------------------------------------------------------
 
 
-def render_after_sync(after: AfterSync, dry_run: bool) -> tuple[str, str]:
-    """(data for stdout, diagnostics for stderr): the stale report; the history line."""
+def render_after_sync(after: AfterSync, dry_run: bool) -> tuple[str, list[str]]:
+    """(data for stdout, diagnostic lines for stderr): the stale report; the history lines."""
     from sync_client.stale import render_stale
 
     notes: list[str] = []
@@ -421,7 +425,7 @@ def render_after_sync(after: AfterSync, dry_run: bool) -> tuple[str, str]:
     stale_text = render_stale(after.stale, after.deactivated)
     if dry_run and after.deactivate_requested and after.stale:
         stale_text += "  (dry run: --deactivate-stale changed nothing)\n"
-    return ("\n" + stale_text if stale_text else ""), "\n".join(notes)
+    return ("\n" + stale_text if stale_text else ""), notes
 
 
 def after_sync_document(after: AfterSync) -> dict[str, Any]:

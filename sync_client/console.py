@@ -1,5 +1,6 @@
-"""The CLI's boundary, shared by every command: output (secrets scrubbed, `--json` kept to
-one document), failures turned into one message and an exit code, settings and the store."""
+"""The CLI's boundary, shared by every command: output (secrets scrubbed, outside text shown
+as data, `--json` kept to one document), failures turned into one message and an exit code,
+settings and the store."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from sync_client.api import DEFAULT_CONFIG_DIR, DEFAULT_TIMEOUT_S
 from sync_client.errors import ConfigError, ExitCode, SyncModelsError
 from sync_client.redaction import RevealsSecret, redact, secret_fragments
+from sync_client.safe_text import json_printable, printable
 
 if TYPE_CHECKING:
     from sync_client.convex_store import ConvexStore
@@ -27,7 +29,14 @@ __all__ = ["DEFAULT_CONFIG_DIR", "DEFAULT_TIMEOUT_S", "Output", "load_cli_settin
 
 @dataclass
 class Output:
-    """Where results and diagnostics go; scrubs known secrets from anything it prints."""
+    """Where results and diagnostics go; scrubs known secrets from anything it prints.
+
+    Everything printed passes `safe_text.printable` last, so no control character from
+    outside text reaches the terminal raw, whatever a renderer missed. A progress, `error:`
+    or `hint:` line is one line: a newline in it shows as `\\n`. The text renderers escape
+    the outside values in their one-line fields themselves; error messages keep outside text
+    exact (for `--json`) and are escaped here, where they are shown.
+    """
 
     json_mode: bool = False
     secrets: list[str] = field(default_factory=list)
@@ -42,13 +51,16 @@ class Output:
         return redact(text, self.secrets)
 
     def progress(self, message: str) -> None:
-        print(self.scrub(message), file=sys.stderr, flush=True)
+        """One diagnostic line on stderr."""
+        print(printable(self.scrub(message)), file=sys.stderr, flush=True)
 
     def data(self, text: str) -> None:
+        """Results for stdout, as many lines as the renderer made."""
+        text = printable(self.scrub(text), multiline=True)
         if self.held is not None:
-            self.held.append(self.scrub(text))
+            self.held.append(text)
             return
-        sys.stdout.write(self.scrub(text))
+        sys.stdout.write(text)
         sys.stdout.flush()
 
     def document(self, document: dict[str, Any]) -> None:
@@ -56,7 +68,7 @@ class Output:
         from sync_client.json_numbers import with_whole_numbers
 
         text = json.dumps(with_whole_numbers(document), ensure_ascii=False, indent=2)
-        self.data(text + "\n")
+        self.data(json_printable(text) + "\n")
 
     def error(self, error: SyncModelsError) -> None:
         """One `error:` (+ `hint:`) line on stderr, or the error document under `--json`."""
@@ -65,9 +77,9 @@ class Output:
 
             self.document(error_document(error))
             return
-        print(self.scrub(f"error: {error.message}"), file=sys.stderr)
+        print(printable(self.scrub(f"error: {error.message}")), file=sys.stderr)
         if error.hint:
-            print(self.scrub(f"hint: {error.hint}"), file=sys.stderr)
+            print(printable(self.scrub(f"hint: {error.hint}")), file=sys.stderr)
 
 
 class UnexpectedError(SyncModelsError):

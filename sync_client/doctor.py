@@ -26,6 +26,7 @@ from sync_client.errors import (
     OpenRouterError,
     SyncModelsError,
 )
+from sync_client.safe_text import printable
 
 if TYPE_CHECKING:
     from sync_client.convex_store import ConvexStore
@@ -357,9 +358,10 @@ def check_functions(store: ConvexStore) -> Check:
 
 
 def render_check(check: Check) -> str:
-    """`ok       settings      detail` (and an indented hint line)."""
-    line = f"{check.status:<8} {check.name:<13} {check.detail}\n"
-    return line + (f"{'':<23}hint: {check.hint}\n" if check.hint else "")
+    """`ok       settings      detail` (and an indented hint line); the detail and hint quote
+    outside text (error messages, ids), shown escaped."""
+    line = f"{check.status:<8} {check.name:<13} {printable(check.detail)}\n"
+    return line + (f"{'':<23}hint: {printable(check.hint)}\n" if check.hint else "")
 
 
 def doctor_document(checks: list[Check]) -> dict[str, object]:

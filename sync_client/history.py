@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from .convex_types import TRACKED_ROW_FIELDS
 from .report import format_value
+from .safe_text import printable
 from .sync import rows_by_api_id
 
 if TYPE_CHECKING:
@@ -54,7 +55,7 @@ def build_entries(results: Iterable[ModelResult], rows: Iterable[ModelRow]) -> l
 def _change_text(change: Mapping[str, Any]) -> str:
     """`field: from → to`; an absent side (the value was or became unset) shows as `(unset)`."""
     return (
-        f"{change.get('field')}: {format_value(change.get('from'))} → "
+        f"{printable(str(change.get('field')))}: {format_value(change.get('from'))} → "
         f"{format_value(change.get('to'))}"
     )
 
@@ -74,9 +75,8 @@ def render_history(rows: Sequence[Mapping[str, Any]]) -> str:
     lines: list[str] = []
     for row in rows:
         kind = "first seen" if row.get("kind") == "first_seen" else "changed"
-        lines.append(
-            f"{format_timestamp(row.get('recordedAt'))}  {row.get('apiIdentifier')}  ({kind})"
-        )
+        api_id = printable(str(row.get("apiIdentifier")))
+        lines.append(f"{format_timestamp(row.get('recordedAt'))}  {api_id}  ({kind})")
         lines.extend(f"    {_change_text(change)}" for change in row.get("changes") or ())
     return "\n".join(lines) + "\n"
 

@@ -15,6 +15,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, TextIO
 
+from sync_client.safe_text import printable
+
 if TYPE_CHECKING:
     from rich.progress import Progress, TaskID
 
@@ -60,11 +62,14 @@ class ProgressBar:
         if self._task is None:
             self._progress.start()
             self._task = self._progress.add_task(
-                step.current, total=step.total, completed=step.done
+                printable(step.current), total=step.total, completed=step.done
             )
         else:
             self._progress.update(
-                self._task, description=step.current, completed=step.done, total=step.total
+                self._task,
+                description=printable(step.current),
+                completed=step.done,
+                total=step.total,
             )
         # Draw now: the refresh thread may not run while the SDK's native code holds the GIL.
         self._progress.refresh()

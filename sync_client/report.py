@@ -7,6 +7,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from sync_client.errors import SyncModelsError
+from sync_client.safe_text import printable
 from sync_client.sync import FieldChange, ModelResult, SyncReport, SyncTarget
 
 _TAGS = {"inserted": "NEW", "updated": "UPD", "insert": "NEW", "update": "UPD", "unchanged": "SAME"}
@@ -15,7 +16,8 @@ _MAX_VALUE_CHARS = 60
 
 
 def format_value(value: Any) -> str:
-    """A stored or mapped value as one short line: `(unset)`, 3, 0.2, "text"."""
+    """A stored or mapped value as one short line: `(unset)`, 3, 0.2, "text" (long text cut,
+    control characters and newlines shown as escapes)."""
     if value is None:
         return "(unset)"
     if isinstance(value, bool):
@@ -24,21 +26,22 @@ def format_value(value: Any) -> str:
         return str(int(value))
     if isinstance(value, str):
         text = value if len(value) <= _MAX_VALUE_CHARS else value[: _MAX_VALUE_CHARS - 1] + "…"
-        return '"' + text.replace("\n", " ") + '"'
-    return str(value)
+        return '"' + printable(text) + '"'
+    return printable(str(value))
 
 
 def _result_line(result: ModelResult) -> str:
     if result.error is not None:
-        return f"[ERR] {result.api_id} — {result.error}"
+        return f"[ERR] {printable(result.api_id)} — {printable(result.error)}"
     tag = _TAGS[result.action or result.planned or "unchanged"]
     price = "FREE" if result.is_free else "PAID"
-    line = f"[{tag}] [{price}] {result.api_id}"
+    line = f"[{tag}] [{price}] {printable(result.api_id)}"
     return line if result.planned is None else f"{line} — {_PLANNED[result.planned]}"
 
 
 def _change_line(change: FieldChange) -> str:
-    return f"      {change.field}: {format_value(change.before)} → {format_value(change.after)}"
+    before, after = format_value(change.before), format_value(change.after)
+    return f"      {printable(change.field)}: {before} → {after}"
 
 
 def render_human(report: SyncReport) -> str:
@@ -78,7 +81,10 @@ NOT_ATTEMPTED_SHOWN = 20
 
 
 def _not_attempted_lines(targets: Sequence[SyncTarget]) -> list[str]:
-    lines = [f"[---] {target.api_id} — not attempted" for target in targets[:NOT_ATTEMPTED_SHOWN]]
+    lines = [
+        f"[---] {printable(target.api_id)} — not attempted"
+        for target in targets[:NOT_ATTEMPTED_SHOWN]
+    ]
     if len(targets) > NOT_ATTEMPTED_SHOWN:
         hidden = len(targets) - NOT_ATTEMPTED_SHOWN
         lines.append(f"[---] … and {hidden} more not attempted (--json lists every one)")

@@ -64,5 +64,6 @@ def markdown_text(text: str) -> str:
 def json_printable(json_text: str) -> str:
     """A JSON text (from `json.dumps(..., ensure_ascii=False)`) with the characters `printable`
     escapes written as `\\uXXXX` escapes. `json.dumps` escapes C0 itself but not DEL, C1 or the
-    others. The decoded values are unchanged: such characters only occur inside strings."""
-    return _UNSAFE.sub(lambda match: f"\\u{ord(match.group()):04x}", json_text)
+    others. The decoded values are unchanged: such characters only occur inside strings (the
+    newlines of an indented document are left as they are)."""
+    return _UNSAFE_BUT_NEWLINE.sub(lambda match: f"\\u{ord(match.group()):04x}", json_text)

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 from .errors import ConvexCallError
+from .safe_text import printable
 
 if TYPE_CHECKING:
     from .convex_types import ModelRow
@@ -97,8 +98,10 @@ def render_stale(stale: Sequence[StaleModel], deactivated: Sequence[Deactivation
         state = "active" if model.is_active else "inactive"
         outcome = done.get(model.api_id)
         if outcome is not None:
-            state = "deactivated" if outcome.ok else f"deactivation failed: {outcome.error}"
-        lines.append(f"  [STALE] {model.api_id} — {'; '.join(model.reasons)} ({state})")
+            failure = printable(str(outcome.error))
+            state = "deactivated" if outcome.ok else f"deactivation failed: {failure}"
+        reasons = "; ".join(model.reasons)
+        lines.append(f"  [STALE] {printable(model.api_id)} — {reasons} ({state})")
     if not deactivated and any(model.is_active for model in stale):
         lines.append("  (pass --deactivate-stale to set the active ones inactive)")
     return "\n".join(lines) + "\n"

@@ -6,6 +6,7 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from .safe_text import printable
 from .stale import find_stale
 
 
@@ -95,7 +96,7 @@ def render_status(rows: Sequence[StatusRow]) -> str:
         return "No synced models yet (run sync-models first).\n"
     cells = [
         (
-            row.api_id,
+            printable(row.api_id),
             _flag(row.is_active),
             _flag(row.is_free),
             _money(row.input_cost),

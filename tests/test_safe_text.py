@@ -115,6 +115,6 @@ def test_markdown_escapes_every_ascii_punctuation_character() -> None:
 
 @given(st.dictionaries(hostile_text, st.one_of(hostile_text, st.lists(hostile_text))))
 def test_a_json_document_stays_exact_and_holds_no_raw_control(document: object) -> None:
-    text = json_printable(json.dumps(document, ensure_ascii=False))
-    assert raw_controls(text, lines=False) == []
+    text = json_printable(json.dumps(document, ensure_ascii=False, indent=2))
+    assert raw_controls(text) == []
     assert json.loads(text) == document
