@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from io import StringIO
@@ -80,20 +81,27 @@ def load_settings(
             "--prod and --env-file both name an env file",
             hint="pass --env-file .env.prod, or --prod alone",
         )
-    if env_file is not None:
-        file_values = _read_env_file(env_file, required=True)
-    elif prod:
-        file_values = _read_env_file(PROD_ENV_FILE, required=True)
-    else:
-        file_values = _read_env_file(DEFAULT_ENV_FILE, required=False)
+    path = env_file or (PROD_ENV_FILE if prod else DEFAULT_ENV_FILE)
+    file_values = _read_env_file(path, required=env_file is not None or prod)
     process_values = os.environ if environ is None else environ
 
-    def lookup(name: str) -> str | None:
-        for source in (process_values, file_values):
+    sources = (("the environment", process_values), (str(path), file_values))
+
+    def lookup_raw(name: str) -> tuple[str, str] | None:
+        """(where it was set, the value as written) of the first non-blank setting."""
+        for where, source in sources:
             value = source.get(name)
             if value is not None and value.strip():
-                return value.strip()
+                return where, value
         return None
+
+    def lookup(name: str) -> str | None:
+        found = lookup_raw(name)
+        return None if found is None else found[1].strip()
+
+    def secret(name: str) -> Secret | None:
+        found = lookup_raw(name)
+        return None if found is None else checked_secret(name, *found)
 
     convex_name = "CONVEX_URL"
     convex_url = lookup(convex_name)
@@ -114,9 +122,9 @@ def load_settings(
 
     return Settings(
         convex_url=convex_url,
-        deploy_key=_secret(lookup("CONVEX_DEPLOY_KEY")),
+        deploy_key=secret("CONVEX_DEPLOY_KEY"),
         openrouter_base_url=base_url,
-        openrouter_api_key=_secret(lookup("OPENROUTER_API_KEY")),
+        openrouter_api_key=secret("OPENROUTER_API_KEY"),
         default_list=parse_list_choice(lookup("SYNC_MODEL_LIST") or DEFAULT_LIST),
     )
 
@@ -177,8 +185,36 @@ def is_loopback_host(host: str) -> bool:
         return False
 
 
-def _secret(value: str | None) -> Secret | None:
-    return None if value is None else Secret(value)
+def checked_secret(name: str, where: str, value: str) -> Secret:
+    """`value` without its outer whitespace as a Secret; a key may hold only printable ASCII
+    without spaces. Anything else (a pasted line break, a tab, NUL, a non-breaking space)
+    would end up in an HTTP header or an error text, so it is a ConfigError naming the
+    variable and the character's position, never the key."""
+    leading = len(value) - len(value.lstrip())
+    key = value.strip()
+    for index, char in enumerate(key):
+        if not "!" <= char <= "~":
+            raise ConfigError(
+                f"{name} (from {where}) holds {_describe_key_char(char)} at character "
+                f"{leading + index + 1}; a key is printable ASCII without spaces "
+                "(the value is not shown)",
+                hint=f"copy {name} again without line breaks or spaces; in an env file, "
+                "write it unquoted on one line",
+            )
+    return Secret(key)
+
+
+def _describe_key_char(char: str) -> str:
+    named = {"\n": "a line break (LF)", "\r": "a carriage return (CR)", "\t": "a tab"}
+    if char in named:
+        return named[char]
+    if unicodedata.category(char) == "Cc":
+        kind = "control character"
+    elif char.isspace():
+        kind = "space" if char == " " else "non-ASCII space"
+    else:
+        kind = "non-ASCII character"
+    return f"a {kind} (U+{ord(char):04X})"
 
 
 def _read_env_file(path: Path, *, required: bool) -> dict[str, str]:

@@ -1618,6 +1618,53 @@ def test_secret_in_the_wrong_variable_is_not_echoed(
     assert run.seconds < 5
 
 
+MALFORMED_KEYS = {
+    "OPENROUTER_API_KEY": (
+        "OPENROUTER_API_KEY with a line break inside (a header injection), --json",
+        OPENROUTER_KEY.replace("-key-", "-key-\nX-Evil: 1-"),
+    ),
+    "CONVEX_DEPLOY_KEY": (
+        "CONVEX_DEPLOY_KEY with a non-ASCII character inside, --json",
+        DEPLOY_KEY.replace("-key-", "-key-\u00e9-"),
+    ),
+}
+
+
+@pytest.mark.parametrize("variable", list(MALFORMED_KEYS))
+def test_a_key_with_a_bad_character_is_refused_unshown(
+    variable: str,
+    scenario: ScenarioRecord,
+    work: Workdir,
+    convex: LocalBackend,
+    db: Database,
+    openrouter: OpenRouterServer,
+) -> None:
+    description, key = MALFORMED_KEYS[variable]
+    scenario.describe(
+        SECURITY,
+        description,
+        "one error naming the variable and the position, exit 2; no request; no form of the key",
+    )
+    run = work.run(
+        "--free", "--json", env=settings_env(work, convex, openrouter, **{variable: key})
+    )
+    document = json.loads(run.stdout)
+    rows = db.rows()
+    scenario.measured(
+        outcome=_shorten(document["error"]["message"]),
+        exit_code=run.exit_code,
+        seconds=run.seconds,
+        db_check=describe_rows(rows),
+    )
+
+    assert run.exit_code == 2
+    assert document["error"]["message"].startswith(f"{variable} (from the environment) holds")
+    assert "at character" in document["error"]["message"]
+    assert openrouter.request_count == 0
+    assert rows == []
+    assert run.seconds < 5
+
+
 def test_json_mode_error_document_has_no_secrets(
     scenario: ScenarioRecord,
     work: Workdir,

@@ -258,3 +258,44 @@ def test_example_file_documents_every_variable_and_loads_cleanly() -> None:
     assert settings.convex_url is not None
     assert settings.deploy_key is None
     assert settings.default_list == "free"
+
+
+@pytest.mark.parametrize("name", ["CONVEX_DEPLOY_KEY", "OPENROUTER_API_KEY"])
+@pytest.mark.parametrize(
+    ("bad", "described"),
+    [
+        ("\n", "a line break (LF)"),
+        ("\r", "a carriage return (CR)"),
+        ("\t", "a tab"),
+        (" ", "a space (U+0020)"),
+        ("\x00", "a control character (U+0000)"),
+        ("\x7f", "a control character (U+007F)"),
+        ("\u00a0", "a non-ASCII space (U+00A0)"),
+        ("\u00e9", "a non-ASCII character (U+00E9)"),
+    ],
+)
+def test_a_key_with_whitespace_control_or_non_ascii_is_refused_by_position(
+    workdir: Path, name: str, bad: str, described: str
+) -> None:
+    key = f"  sk-or-v1-secret{bad}X-Evil: 1"
+    with pytest.raises(ConfigError) as info:
+        load_settings(environ={name: key}, require_convex=False)
+    message = f"{info.value.message} {info.value.hint}"
+    assert info.value.exit_code == ExitCode.USAGE
+    # Position 18 counts the two leading spaces a paste may carry (they are stripped).
+    assert f"{name} (from the environment) holds {described} at character 18" in message
+    assert "secret" not in message.replace("not shown", "")
+    assert "X-Evil" not in message
+
+
+def test_a_bad_key_in_the_env_file_names_the_file(workdir: Path) -> None:
+    (workdir / ".env.local").write_text('OPENROUTER_API_KEY="sk-or-v1-abc\\nX-Evil: 1"\n')
+    with pytest.raises(ConfigError, match=r"OPENROUTER_API_KEY \(from \.env\.local\) holds a line"):
+        load_settings(environ={}, require_convex=False)
+
+
+def test_outer_whitespace_around_a_key_is_not_part_of_it(workdir: Path) -> None:
+    settings = load_settings(
+        environ={"OPENROUTER_API_KEY": " sk-or-v1-abc\n"}, require_convex=False
+    )
+    assert settings.openrouter_api_key == Secret("sk-or-v1-abc")
