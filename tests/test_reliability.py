@@ -31,6 +31,7 @@ from typing import Any
 
 import httpx
 import pytest
+from support.hostile_text import raw_controls
 from support.local_backend import LocalBackend, deadline, start_local_backend
 from support.openrouter_server import (
     CutBody,
@@ -1692,3 +1693,205 @@ def test_json_mode_error_document_has_no_secrets(
     assert document["error"]["code"] and document["error"]["message"]
     assert rows == []
     assert run.seconds < 6
+
+
+# --- untrusted text (issue 16) ----------------------------------------------------------------
+
+#: Retitle the window, write the clipboard, a lying link, clear the screen, C1 CSI, rich
+#: markup, a carriage return and backspace that overwrite the line, DEL, an RTL override.
+HOSTILE = (
+    "\x1b]0;pwned\x07\x1b]52;c;ZXZpbA==\x07\x1b]8;;https://evil.example\x1b\\docs\x1b]8;;\x1b\\"
+    "\x1b[2J\x1b[H\x9b31m[bold red]markup[/bold red]\rFAKE\x08\x7f\u202e"
+)
+HOSTILE_NAME = f"Qwen3 Coder {HOSTILE}\nsecond line"
+HOSTILE_DESCRIPTION = f"A model.\r\n[ERR] fake line {HOSTILE}"
+#: A catalog id (in no ranked list) and a price string holding control sequences.
+HOSTILE_ID = "evil/\x1b[2Jmodel\x07"
+HOSTILE_PRICE_ID = "anthropic/claude-3-haiku"
+HOSTILE_PRICE = "0.00000025\x1b[2J"
+HOSTILE_SHOWN = "\\x1b]0;pwned\\x07"  # how HOSTILE's start prints
+
+
+def hostile_snapshot() -> dict[str, Any]:
+    """The matrix snapshot with HOSTILE in a ranked model's name and description, a model
+    whose id holds control sequences, and a price string holding them."""
+
+    def change(snapshot: dict[str, Any]) -> None:
+        ranked = model_in(snapshot, FREE[0])
+        ranked["name"], ranked["description"] = HOSTILE_NAME, HOSTILE_DESCRIPTION
+        model_in(snapshot, HOSTILE_PRICE_ID)["pricing"]["prompt"] = HOSTILE_PRICE
+        snapshot["data"].append({**copy.deepcopy(model_in(snapshot, FREE[1])), "id": HOSTILE_ID})
+
+    return snapshot_with(change)
+
+
+def seed_hostile_rows(db: Database) -> None:
+    """A row and two history entries whose id holds control sequences, as Convex could hold
+    them (written by another client or an older version): `status` and `history` show them."""
+    row = {"apiIdentifier": HOSTILE_ID, "modelName": HOSTILE_NAME, "provider": "evil"}
+    body = db.call(
+        "mutation", "mutations/syncModels:upsertModel", {**row, "slug": "evil", "isFree": False}
+    )
+    assert body["status"] == "success", body
+    for cost in (1.0, 2.0):
+        entry = {"apiIdentifier": HOSTILE_ID, "inputCostPer1MTokens": cost}
+        body = db.call("mutation", "mutations/history:recordSync", {"entries": [entry]})
+        assert body["status"] == "success", body
+
+
+#: case → (what runs, the args, the exit code, a fragment stdout or stderr must show).
+#: `--catalog` stores HOSTILE_ID until ids are validated (issue 16 item 2); its exit code is
+#: pinned by test_hostile_id_is_its_own_error.
+HOSTILE_RUNS: dict[str, tuple[str, tuple[str, ...], int | None, str]] = {
+    "free-dry-run": ("`--free --dry-run`", ("--free", "--dry-run"), 0, HOSTILE_SHOWN),
+    "free": ("`--free`", ("--free",), 0, "[NEW] [FREE] qwen/qwen3-coder:free"),
+    "catalog-dry-run": (
+        "`--catalog --dry-run`",
+        ("--catalog", "--dry-run"),
+        None,
+        "evil/\\x1b[2Jmodel\\x07",
+    ),
+    "catalog": ("`--catalog`", ("--catalog",), None, "evil/\\x1b[2Jmodel\\x07"),
+    "model": (
+        "`--model <that id>`",
+        ("--model", HOSTILE_ID),
+        2,
+        'error: --model "evil/\\u001b[2Jmodel\\u0007" holds whitespace or control characters',
+    ),
+    "status": ("`status` (a row with that id)", ("status",), 0, "evil/\\x1b[2Jmodel\\x07"),
+    "history": ("`history` (its history)", ("history",), 0, "evil/\\x1b[2Jmodel\\x07"),
+    "doctor": ("`doctor`", ("doctor",), 0, "ok       openrouter"),
+}
+
+
+@pytest.mark.parametrize("case", list(HOSTILE_RUNS))
+def test_hostile_text_is_shown_escaped(
+    case: str,
+    scenario: ScenarioRecord,
+    work: Workdir,
+    convex: LocalBackend,
+    db: Database,
+    openrouter: OpenRouterServer,
+) -> None:
+    what, args, exit_code, shown = HOSTILE_RUNS[case]
+    scenario.describe(
+        SECURITY,
+        f"{what} with control sequences in a ranked model's name and description, "
+        "a catalog id and a price string",
+        "no raw control character on stdout or stderr: each shown escaped (`\\x1b`)",
+    )
+    env = settings_env(work, convex, openrouter)
+    if case == "free-dry-run":  # a dry run shows the fields it would change in a stored row
+        assert work.run("--free", env=env).exit_code == 0
+    if case in ("status", "history"):
+        seed_hostile_rows(db)
+    openrouter.serve_json(hostile_snapshot())
+
+    if case == "history":  # the one command without --config-dir
+        run = RunningCli(args, env, work.root).finish(60)
+    else:
+        run = work.run(*args, env=env)
+    raw = raw_controls(run.stdout) + raw_controls(run.stderr)
+    rows = {row["apiIdentifier"]: row for row in db.rows()}
+    ranked = rows.get(FREE[0], {})
+    exact = (ranked.get("modelName"), ranked.get("description")) == (
+        HOSTILE_NAME,
+        HOSTILE_DESCRIPTION,
+    )
+    scenario.measured(
+        outcome=_shorten(f"{run.outcome()}; raw control characters printed: {len(raw)}"),
+        exit_code=run.exit_code,
+        seconds=run.seconds,
+        db_check=f"{describe_rows(list(rows.values()))}"
+        + (f"; hostile name and description stored exactly: {exact}" if case == "free" else ""),
+    )
+
+    assert raw == [], (run.stdout, run.stderr)
+    assert shown in run.stdout + run.stderr, (run.stdout, run.stderr)
+    if exit_code is not None:
+        assert run.exit_code == exit_code, run.stderr
+    assert "Traceback" not in run.stderr
+    if case == "free":
+        assert exact
+    assert run.seconds < 20
+
+
+def test_hostile_text_comes_back_exact_in_json(
+    scenario: ScenarioRecord,
+    work: Workdir,
+    convex: LocalBackend,
+    db: Database,
+    openrouter: OpenRouterServer,
+) -> None:
+    scenario.describe(
+        SECURITY,
+        "`--free --dry-run --json` with control sequences in a ranked model's name and description",
+        "the planned name and description exact in the document; no raw control character",
+    )
+    openrouter.serve_json(hostile_snapshot())
+    run = work.run("--free", "--dry-run", "--json", env=settings_env(work, convex, openrouter))
+    document = json.loads(run.stdout)
+    result = next(r for r in document["results"] if r["apiId"] == FREE[0])
+    planned = {change["field"]: change["after"] for change in result["changes"]}
+    exact = (planned["modelName"], planned["description"]) == (HOSTILE_NAME, HOSTILE_DESCRIPTION)
+    raw = raw_controls(run.stdout) + raw_controls(run.stderr)
+    scenario.measured(
+        outcome=f"name and description exact: {exact}; raw control characters: {len(raw)}",
+        exit_code=run.exit_code,
+        seconds=run.seconds,
+        db_check=describe_rows(db.rows()),
+    )
+
+    assert run.exit_code == 0, run.stderr
+    assert exact
+    assert raw == []
+    assert run.seconds < 10
+
+
+HOSTILE_ERROR_RUNS = {
+    "text": ("", ("--free",)),
+    "json": (", `--json`", ("--free", "--json")),
+    "doctor": (", `doctor`", ("doctor",)),
+}
+
+
+@pytest.mark.parametrize("case", list(HOSTILE_ERROR_RUNS))
+def test_hostile_openrouter_error_message(
+    case: str,
+    scenario: ScenarioRecord,
+    work: Workdir,
+    convex: LocalBackend,
+    db: Database,
+    openrouter: OpenRouterServer,
+) -> None:
+    what, args = HOSTILE_ERROR_RUNS[case]
+    scenario.describe(
+        SECURITY,
+        f"OpenRouter refuses (HTTP 403) with control sequences in its error message{what}",
+        {
+            "text": "one `error:` line, the message shown escaped",
+            "json": "the message exact in the JSON error document",
+            "doctor": "the openrouter check fails, the message shown escaped",
+        }[case],
+    )
+    message = f"Forbidden {HOSTILE}"
+    openrouter.enqueue(Respond.error(403, message))
+    run = work.run(*args, env=settings_env(work, convex, openrouter))
+    raw = raw_controls(run.stdout) + raw_controls(run.stderr)
+    scenario.measured(
+        outcome=_shorten(f"{run.outcome()}; raw control characters printed: {len(raw)}"),
+        exit_code=run.exit_code,
+        seconds=run.seconds,
+        db_check=describe_rows(db.rows()),
+    )
+
+    assert raw == [], (run.stdout, run.stderr)
+    assert run.exit_code != 0
+    if case == "json":
+        error = json.loads(run.stdout)["error"]
+        assert "Forbidden \x1b]0;pwned\x07" in error["message"]
+    elif case == "text":
+        run.assert_one_clear_error("Forbidden " + HOSTILE_SHOWN)
+    else:
+        assert "fail     openrouter" in run.stdout and HOSTILE_SHOWN in run.stdout, run.stdout
+    assert run.seconds < 10
