@@ -4,4 +4,5 @@ pytest_plugins = [
     "support.env_fixtures",
     "support.openrouter_fixtures",
     "support.local_backend_fixtures",
+    "support.posix_only",
 ]

@@ -9,6 +9,8 @@ import tomllib
 from importlib.metadata import version
 from pathlib import Path
 
+import pytest
+
 PYPROJECT = Path(__file__).resolve().parents[1] / "pyproject.toml"
 
 
@@ -37,6 +39,9 @@ def test_version_wins_over_other_flags_and_needs_no_settings() -> None:
     assert result.stdout.startswith("sync-models ")
 
 
+@pytest.mark.posix_only(
+    reason="runs the CLI under bash, the parent shell Typer detects (Windows has no such bash)"
+)
 def test_show_completion_prints_the_script_of_the_shell_it_is_run_from() -> None:
     # Typer detects the shell from the parent processes; bash runs it here whatever ran pytest
     # (the `exit` keeps bash from replacing itself with the last command).

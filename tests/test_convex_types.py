@@ -11,7 +11,7 @@ from functools import cache
 from typing import Literal
 
 import pytest
-from support.local_backend import REPO_ROOT, TSX
+from support.local_backend import REPO_ROOT, tsx_command
 
 from sync_client.convex_types import HistoryEntry, ModelRow, UpsertArgs
 
@@ -38,7 +38,11 @@ def validators() -> dict[str, typing.Any]:
         f"console.log(JSON.stringify({{ {', '.join(f'{n}: {n}.json' for n, _ in PAIRS)} }}));"
     )
     done = subprocess.run(
-        [str(TSX), "-e", script], cwd=REPO_ROOT, capture_output=True, text=True, timeout=60
+        tsx_command("--input-type=module", "-e", script),
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert done.returncode == 0, done.stderr
     parsed: dict[str, typing.Any] = json.loads(done.stdout)

@@ -48,6 +48,11 @@ from support.reliability import (  # noqa: F401  (scenario_fixture is a fixture)
     scenario_fixture,
 )
 
+pytestmark = pytest.mark.posix_only(
+    reason="reaps each CLI run with os.wait4 for its peak RSS (a figure of the matrix) and "
+    "injects faults with POSIX signals (SIGKILL to the backend's group, SIGINT to the CLI)"
+)
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SNAPSHOT = MATRIX_SNAPSHOT
 PAID = ["anthropic/claude-sonnet-4.5", "x-ai/grok-code-fast-1", "openrouter/auto"]

@@ -109,7 +109,10 @@ def test_named_env_file_missing_is_a_config_error(workdir: Path) -> None:
     assert info.value.exit_code == ExitCode.USAGE
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root reads files whatever their mode")
+@pytest.mark.posix_only(reason="takes a file's read permission away with chmod (POSIX modes)")
+@pytest.mark.skipif(
+    hasattr(os, "geteuid") and os.geteuid() == 0, reason="root reads files whatever their mode"
+)
 def test_unreadable_env_file_is_a_config_error(workdir: Path) -> None:
     locked = workdir / "locked.env"
     locked.write_text("CONVEX_URL=https://a.convex.cloud\n")

@@ -1,6 +1,7 @@
 """Run the real Convex CLI (`npx convex deploy`, `codegen`, `run`, ...) against a local backend.
 
-The CLI is `node_modules/.bin/convex` (the `convex` npm package this repo pins). It works on a
+The CLI is the `convex` npm package this repo pins, run as `node node_modules/convex/bin/main.js`
+(`node_modules/.bin/convex` is a shell script, a `.cmd` wrapper on Windows). It works on a
 project folder: `convex_project()` makes a throwaway copy of this repo's Convex app (so deploy's
 and codegen's writes to `convex/_generated/` and `.env.local` never touch the work tree) that
 shares the repo's `node_modules/`.
@@ -20,7 +21,7 @@ from pathlib import Path
 from support.local_backend import REPO_ROOT, LocalBackend
 from support.openrouter_server import unused_loopback_url
 
-CONVEX_BIN = REPO_ROOT / "node_modules" / ".bin" / "convex"
+CONVEX_MAIN = REPO_ROOT / "node_modules" / "convex" / "bin" / "main.js"
 PROJECT_FILES = ("package.json", "tsconfig.json")
 # Variables that would make the CLI pick another deployment than the one given.
 _DEPLOYMENT_VARIABLES = ("CONVEX_DEPLOYMENT", "CONVEX_DEPLOY_KEY", "CONVEX_URL", "CONVEX_SITE_URL")
@@ -56,8 +57,10 @@ def run_convex_cli(
 ) -> subprocess.CompletedProcess[str]:
     """`npx convex ARGS` in `project_dir` against `backend`; output captured, never raises
     on a non-zero exit (the caller checks `returncode`)."""
+    node = shutil.which("node")
+    assert node is not None, "the Convex CLI needs node on PATH"
     return subprocess.run(
-        [str(CONVEX_BIN), *args],
+        [node, str(CONVEX_MAIN), *args],
         cwd=project_dir,
         env=offline_cli_environment(backend),
         stdin=subprocess.DEVNULL,

@@ -7,7 +7,9 @@ import os
 import pytest
 
 _CLEARED_PREFIXES = ("CONVEX_", "OPENROUTER_")
-_CLEARED_NAMES = frozenset({"NEXT_PUBLIC_CONVEX_URL", "SYNC_MODEL_LIST"})
+#: GITHUB_STEP_SUMMARY too: under GitHub Actions each sync a test runs would append to the
+#: job's real summary (tests that want one point it at a file of their own).
+_CLEARED_NAMES = frozenset({"NEXT_PUBLIC_CONVEX_URL", "SYNC_MODEL_LIST", "GITHUB_STEP_SUMMARY"})
 
 
 def is_project_variable(name: str) -> bool:
@@ -17,7 +19,8 @@ def is_project_variable(name: str) -> bool:
 
 @pytest.fixture(autouse=True)
 def clean_sync_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Remove CONVEX_*, NEXT_PUBLIC_CONVEX_URL, OPENROUTER_* and SYNC_MODEL_LIST for the test."""
+    """Remove CONVEX_*, NEXT_PUBLIC_CONVEX_URL, OPENROUTER_*, SYNC_MODEL_LIST and
+    GITHUB_STEP_SUMMARY for the test."""
     for name in list(os.environ):
         if is_project_variable(name):
             monkeypatch.delenv(name, raising=False)

@@ -7,13 +7,15 @@ import base64
 import contextlib
 import json
 import os
+import queue
 import secrets
-import select
+import shutil
 import signal
 import socket
 import struct
 import subprocess
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,7 +26,6 @@ from urllib.parse import urlsplit
 import httpx
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-TSX = REPO_ROOT / "node_modules" / ".bin" / "tsx"
 MAIN = REPO_ROOT / "local_backend" / "src" / "main.ts"
 FIXTURE_FUNCTIONS = REPO_ROOT / "local_backend" / "fixtures" / "convex"
 
@@ -69,7 +70,7 @@ class LocalBackend:
         return self._control("GET", path, None)
 
     def stop(self) -> None:
-        """Stop the whole process group: SIGTERM, then SIGKILL after 5 s."""
+        """Stop the process: terminate it (SIGTERM), kill it after 5 s."""
         self._http.close()
         _terminate(self.process)
 
@@ -79,6 +80,21 @@ class LocalBackend:
             raise LocalBackendError(f"{method} {path}: {response.status_code} {response.text}")
         result: dict[str, Any] = response.json()
         return result
+
+
+def tsx_command(*arguments: str) -> list[str]:
+    """`node --import tsx ARGS`: one node process that loads TypeScript, the same on every OS
+    (`node_modules/.bin/tsx` is a shell script, and on Windows a `.cmd` wrapper whose stop
+    would not reach node). Run it from REPO_ROOT, where `tsx` resolves."""
+    node = shutil.which("node")
+    if node is None:
+        raise LocalBackendError("node is not on PATH (the local backend needs Node 20)")
+    return [node, "--import", "tsx", *arguments]
+
+
+def backend_command(*arguments: str) -> list[str]:
+    """The command that runs the backend with `arguments`."""
+    return tsx_command(str(MAIN), *arguments)
 
 
 @contextlib.contextmanager
@@ -94,7 +110,7 @@ def start_local_backend(
     key = admin_key or "local|" + secrets.token_hex(16)
     # --stop-on-stdin-eof: if this Python process dies (even by SIGKILL) the pipe closes and
     # the backend stops, so no orphan outlives a killed test run.
-    command = [str(TSX), str(MAIN), "--port", "0", "--stop-on-stdin-eof"]
+    command = backend_command("--port", "0", "--stop-on-stdin-eof")
     if functions_dir is not None:
         command += ["--functions-dir", str(functions_dir)]
     if latency_ms:
@@ -110,7 +126,9 @@ def start_local_backend(
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=log_file,
-            start_new_session=True,  # its own process group: teardown kills tsx and node together
+            # Its own session on POSIX (ignored elsewhere): a Ctrl-C in the test's terminal
+            # reaches the test run, which stops the backend, not the backend directly.
+            start_new_session=True,
         )
     _running.add(process)
     backend: LocalBackend | None = None
@@ -127,44 +145,49 @@ def start_local_backend(
 
 
 def _read_ready_line(process: subprocess.Popen[bytes], timeout_s: float, log: Path) -> str:
+    """The URL of the backend's first stdout line, `ready http://127.0.0.1:PORT`. A thread reads
+    the line (a pipe cannot be polled on Windows); the wait is bounded here."""
     assert process.stdout is not None
+    lines: queue.Queue[bytes] = queue.Queue()
+    stdout = process.stdout
+    threading.Thread(target=lambda: lines.put(stdout.readline()), daemon=True).start()
     deadline = time.monotonic() + timeout_s
-    buffer = b""
-    while b"\n" not in buffer:
+    while True:
         remaining = deadline - time.monotonic()
-        if remaining <= 0 or process.poll() is not None:
-            reason = "timed out" if remaining <= 0 else f"exited with {process.returncode}"
-            raise LocalBackendError(f"local backend {reason} before ready:\n{_tail(log)}")
-        readable, _, _ = select.select([process.stdout], [], [], min(remaining, 0.2))
-        if readable:
-            chunk = os.read(process.stdout.fileno(), 4096)
-            if not chunk:
-                continue
-            buffer += chunk
-    line = buffer.split(b"\n", 1)[0].decode()
+        try:
+            raw = lines.get(timeout=max(0.0, min(remaining, 0.2)))
+            break
+        except queue.Empty:
+            if remaining <= 0 or process.poll() is not None:
+                reason = "timed out" if remaining <= 0 else f"exited with {process.returncode}"
+                raise LocalBackendError(
+                    f"local backend {reason} before ready:\n{_tail(log)}"
+                ) from None
+    line = raw.decode(errors="replace").strip()
     if not line.startswith("ready http://127.0.0.1:"):
         raise LocalBackendError(f"unexpected first line {line!r}:\n{_tail(log)}")
     return line.split(" ", 1)[1].strip()
 
 
 def _tail(log: Path) -> str:
-    return "\n".join(log.read_text(errors="replace").splitlines()[-30:]) if log.exists() else ""
+    if not log.exists():
+        return ""
+    return "\n".join(log.read_text(encoding="utf-8", errors="replace").splitlines()[-30:])
 
 
 def _terminate(process: subprocess.Popen[bytes]) -> None:
+    """Terminate (SIGTERM on POSIX, TerminateProcess on Windows), kill after 5 s. Its one child,
+    esbuild's service, exits by itself when its pipe from node closes."""
     _running.discard(process)
     if process.poll() is None:
         with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGTERM)
+            process.terminate()
         try:
             process.wait(timeout=5)
         except subprocess.TimeoutExpired:
             with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGKILL)
+                process.kill()
             process.wait(timeout=5)
-    # The group may outlive its leader (e.g. a grandchild); make sure nothing is left.
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(process.pid, signal.SIGKILL)
     for pipe in (process.stdin, process.stdout):
         if pipe is not None:
             pipe.close()
