@@ -145,7 +145,7 @@ def test_no_worker_is_left_after_an_error(
     assert cli.seen and alive(cli.seen) == []
 
 
-@pytest.mark.skipif(sys.platform == "win32", reason="SIGINT to one process is POSIX-only")
+@pytest.mark.posix_only(reason="sends SIGINT to one process (Windows signals a console group)")
 def test_no_worker_is_left_after_ctrl_c(
     workdir: Path, backend: LocalBackend, openrouter_server: OpenRouterServer
 ) -> None:

@@ -24,6 +24,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
+import psutil
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 MAIN = REPO_ROOT / "local_backend" / "src" / "main.ts"
@@ -176,10 +177,14 @@ def _tail(log: Path) -> str:
 
 
 def _terminate(process: subprocess.Popen[bytes]) -> None:
-    """Terminate (SIGTERM on POSIX, TerminateProcess on Windows), kill after 5 s. Its one child,
-    esbuild's service, exits by itself when its pipe from node closes."""
+    """Terminate (SIGTERM on POSIX, TerminateProcess on Windows), kill after 5 s; then its
+    children (esbuild's service), which leave by themselves once node's pipe closes, or are
+    killed after 5 s more. psutil finds them on every OS; no process group is needed."""
     _running.discard(process)
+    children: list[psutil.Process] = []
     if process.poll() is None:
+        with contextlib.suppress(psutil.Error):
+            children = psutil.Process(process.pid).children(recursive=True)
         with contextlib.suppress(ProcessLookupError):
             process.terminate()
         try:
@@ -188,6 +193,10 @@ def _terminate(process: subprocess.Popen[bytes]) -> None:
             with contextlib.suppress(ProcessLookupError):
                 process.kill()
             process.wait(timeout=5)
+    _gone, alive = psutil.wait_procs(children, timeout=5)
+    for child in alive:
+        with contextlib.suppress(psutil.Error):
+            child.kill()
     for pipe in (process.stdin, process.stdout):
         if pipe is not None:
             pipe.close()
