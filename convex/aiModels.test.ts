@@ -76,3 +76,23 @@ describe("queries/aiModels:list", () => {
     expect(await t.query(list, { syncedOnly: true })).toEqual([]);
   });
 });
+
+describe("queries/aiModels:listActive", () => {
+  const listActive = internal.queries.aiModels.listActive;
+
+  test("returns the active rows only, synced or not, oldest first", async () => {
+    const t = await seeded();
+    await t.mutation(internal.mutations.activation.setActive, {
+      apiIdentifier: "b/synced-2",
+      isActive: true,
+    });
+    const rows = await t.query(listActive, {});
+    expect(rows.map((row) => row.apiIdentifier)).toEqual(["openai/manual", "b/synced-2"]);
+    expect(rows.every((row) => row.isActive)).toBe(true);
+  });
+
+  test("an empty table is an empty list", async () => {
+    const t = convexTestWithLimits(schema, modules);
+    expect(await t.query(listActive, {})).toEqual([]);
+  });
+});

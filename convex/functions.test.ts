@@ -15,6 +15,7 @@ const FUNCTIONS = {
   "mutations/activation:setActive": [activation.setActive, "isMutation"],
   "mutations/history:recordSync": [history.recordSync, "isMutation"],
   "queries/aiModels:list": [aiModelsQueries.list, "isQuery"],
+  "queries/aiModels:listActive": [aiModelsQueries.listActive, "isQuery"],
   "queries/history:list": [historyQueries.list, "isQuery"],
 } as const;
 

@@ -6,7 +6,8 @@ import { aiModelFields, modelHistoryFields } from "./lib/validators";
 export default defineSchema({
   aiModels: defineTable(aiModelFields)
     .index("by_api_identifier", ["apiIdentifier"])
-    .index("by_synced_from_open_router", ["syncedFromOpenRouter"]),
+    .index("by_synced_from_open_router", ["syncedFromOpenRouter"])
+    .index("by_is_active", ["isActive"]),
 
   // What changed for a model at each sync (prices, limits, rank, list).
   modelHistory: defineTable(modelHistoryFields)

@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from .alerts import budget_problem
 from .errors import ConfigError, ConvexCallError, ExitCode
 from .safe_text import printable
 from .stale import ActivationStore
@@ -59,22 +60,6 @@ def _unique(api_ids: Sequence[str]) -> list[str]:
 def _cost(row: Mapping[str, Any], name: str) -> float | None:
     value = row.get(name)
     return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
-
-
-def budget_problem(
-    input_cost: float | None, output_cost: float | None, max_cost_per_1m: float
-) -> str | None:
-    """Why costs break the budget, or None when both are known and within it."""
-    if input_cost is None or output_cost is None:
-        return f"its cost is unknown, so it cannot be checked against ${max_cost_per_1m:g}/1M"
-    over = [
-        f"{side} ${cost:g}/1M"
-        for side, cost in (("input", input_cost), ("output", output_cost))
-        if cost > max_cost_per_1m
-    ]
-    if over:
-        return f"{' and '.join(over)} exceeds the budget of ${max_cost_per_1m:g}/1M"
-    return None
 
 
 def set_models_active(

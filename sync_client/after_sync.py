@@ -1,5 +1,6 @@
 """What runs after a finished sync: history recorded, stale models found and, on request,
-deactivated. A failure here is kept in `AfterSync` and reported; it never undoes the sync."""
+deactivated, and on request the active models over the budget deactivated. A failure here is
+kept in `AfterSync` and reported; it never undoes the sync."""
 
 from __future__ import annotations
 
@@ -25,13 +26,17 @@ class AfterSync:
     stale: list[StaleModel] = field(default_factory=list)
     deactivated: list[Deactivation] = field(default_factory=list)
     deactivate_requested: bool = False
+    #: `--deactivate-over-budget`: the models turned off (in a dry run: to be turned off).
+    over_budget: list[Deactivation] = field(default_factory=list)
+    over_budget_error: str | None = None
 
     @property
     def ok(self) -> bool:
         return (
             self.history_error is None
             and self.stale_error is None
-            and all(outcome.ok for outcome in self.deactivated)
+            and self.over_budget_error is None
+            and all(outcome.ok for outcome in (*self.deactivated, *self.over_budget))
         )
 
 
@@ -44,15 +49,26 @@ def follow_up_sync(
     list_label: str,
     catalog_ids: Collection[str] | None,
     deactivate_stale: bool,
+    deactivate_over_budget: bool = False,
 ) -> AfterSync:
-    """After a finished sync: record history (not in a dry run), find stale rows, and
-    deactivate them when asked (never in a dry run)."""
+    """After a finished sync: turn off the active models over the budget when asked, record
+    history (not in a dry run), find stale rows, and deactivate them when asked (in a dry run,
+    the over-budget ones are listed and nothing is changed)."""
     from sync_client.convex_store import BATCH_SIZE
     from sync_client.history import build_entries
+    from sync_client.stale import Deactivation, deactivate_models, find_stale
     from sync_client.stale import deactivate_stale as deactivate
-    from sync_client.stale import find_stale
 
     after = AfterSync(deactivate_requested=deactivate_stale)
+    if deactivate_over_budget:
+        over = [alert.api_id for alert in report.alerts if "over-budget" in alert.reasons]
+        if report.dry_run:
+            after.over_budget = [Deactivation(api_id, ok=True, was_active=True) for api_id in over]
+        else:
+            try:
+                after.over_budget = deactivate_models(store, over)
+            except SyncModelsError as error:
+                after.over_budget_error = f"--deactivate-over-budget stopped: {error}"
     # The sync itself is done: a failure here is kept and reported, never raised.
     try:
         rows = store.list_models(synced_only=True)

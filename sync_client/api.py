@@ -13,15 +13,18 @@ Heavy modules (the SDK, httpx, pydantic) load when `sync` runs, not on import.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
+from sync_client.alerts import DEFAULT_EXPIRING_WITHIN_DAYS
 from sync_client.errors import ConfigError, ExitCode, SyncModelsError
 
 if TYPE_CHECKING:
     from sync_client.after_sync import AfterSync
+    from sync_client.alerts import Alert, GuardRules
     from sync_client.convex_store import ConvexStore
     from sync_client.openrouter import Catalog
     from sync_client.settings import Settings
@@ -46,6 +49,12 @@ class SyncOptions:
     models: tuple[str, ...] = ()
     dry_run: bool = False
     deactivate_stale: bool = False
+    #: The budget the guard checks active models against, USD per 1M tokens (None: none).
+    max_cost_per_1m: float | None = None
+    #: An active model OpenRouter retires within this many days is `expiring`.
+    expiring_within_days: int = DEFAULT_EXPIRING_WITHIN_DAYS
+    #: After writing, turn off the active models over the budget (needs `max_cost_per_1m`).
+    deactivate_over_budget: bool = False
     config_dir: Path = DEFAULT_CONFIG_DIR
     #: Deadline of each Convex call; connect/read timeout of each OpenRouter request.
     timeout_s: float = DEFAULT_TIMEOUT_S
@@ -61,6 +70,24 @@ class SyncOptions:
             raise ConfigError("nothing to sync: give a list or at least one model id")
         if not self.timeout_s > 0:
             raise ConfigError(f"the timeout must be positive, got {self.timeout_s!r}")
+        if self.max_cost_per_1m is not None and not 0 <= self.max_cost_per_1m < math.inf:
+            raise ConfigError(f"the budget must be 0 or more, got {self.max_cost_per_1m!r}")
+        if self.expiring_within_days < 0:
+            raise ConfigError(
+                f"--expiring-within must be 0 or more days, got {self.expiring_within_days}"
+            )
+        if self.deactivate_over_budget and self.max_cost_per_1m is None:
+            raise ConfigError(
+                "--deactivate-over-budget needs a budget",
+                hint="pass --max-cost-per-1m USD or set SYNC_MAX_COST_PER_1M",
+            )
+
+    @property
+    def guard(self) -> GuardRules:
+        """The rules the guard applies to active models."""
+        from sync_client.alerts import GuardRules
+
+        return GuardRules(self.max_cost_per_1m, self.expiring_within_days)
 
     @property
     def label(self) -> str:
@@ -81,11 +108,18 @@ class SyncResult:
     after: AfterSync | None
 
     @property
+    def alerts(self) -> list[Alert]:
+        """The guard's alerts on active models (each with its reasons, before and after)."""
+        return self.report.alerts
+
+    @property
     def exit_code(self) -> int:
-        """The CLI's exit code for this outcome: 0 ok, 1 something failed, 3 Convex lost."""
-        if self.after is not None and not self.after.ok:
-            return max(self.report.exit_code, int(ExitCode.PARTIAL))
-        return self.report.exit_code
+        """The CLI's exit code for this outcome: 0 ok, 1 something failed, 3 Convex lost,
+        4 alerts on active models (with or without model errors)."""
+        code = self.report.exit_code
+        if self.after is not None and not self.after.ok and code in (ExitCode.OK, ExitCode.ALERTS):
+            return int(ExitCode.PARTIAL)
+        return code
 
     @property
     def ok(self) -> bool:
@@ -157,6 +191,7 @@ def sync(
             dry_run=options.dry_run,
             progress=progress,
             on_step=on_step,
+            guard=options.guard,
         )
     else:
         from sync_client.sync import sync_models
@@ -169,6 +204,7 @@ def sync(
             dry_run=options.dry_run,
             progress=progress,
             on_step=on_step,
+            guard=options.guard,
         )
     if report.aborted is not None:
         return SyncResult(report, None)
@@ -198,6 +234,7 @@ def _follow_up(
         list_label="catalog" if options.lists == "catalog" else "paid or free",
         catalog_ids=catalog_ids,
         deactivate_stale=options.deactivate_stale,
+        deactivate_over_budget=options.deactivate_over_budget,
     )
 
 

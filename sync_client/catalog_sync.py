@@ -22,11 +22,13 @@ from sync_client.sync import (
     StepCallback,
     SyncReport,
     SyncTarget,
+    add_alerts,
     default_to_args,
     describe_call_error,
     failed_result,
     map_model,
     planned_result,
+    read_active,
     rows_by_api_id,
     silent,
     step_printer,
@@ -34,6 +36,7 @@ from sync_client.sync import (
 )
 
 if TYPE_CHECKING:
+    from sync_client.alerts import GuardRules
     from sync_client.convex_store import BatchItemResult
     from sync_client.convex_types import ModelRow, UpsertArgs
     from sync_client.sync import ToArgs
@@ -54,6 +57,8 @@ class BatchStore(Protocol):
 
     def list_models(self, synced_only: bool = False) -> list[ModelRow]: ...
 
+    def list_active(self) -> list[ModelRow]: ...
+
 
 def sync_catalog(
     *,
@@ -65,6 +70,7 @@ def sync_catalog(
     max_items: int = BATCH_SIZE,
     max_bytes: int = MAX_BATCH_BYTES,
     on_step: StepCallback | None = None,
+    guard: GuardRules | None = None,
 ) -> SyncReport:
     """Fetch once, then upsert (or, with `dry_run`, plan) every listed model in chunks.
 
@@ -72,7 +78,7 @@ def sync_catalog(
     shape, that cannot be mapped, that is too large for a Convex document or that
     `upsertModels` rejects is reported and the rest still land. `ConvexUnavailableError` (or
     its `ConvexDeadlineError`) stops the run; the models of unsent chunks are kept in
-    `report.not_attempted`.
+    `report.not_attempted`. With `guard`, alerts as in `sync.sync_models`.
     """
     progress("fetching the OpenRouter catalog")
     catalog = fetch_catalog()
@@ -93,11 +99,19 @@ def sync_catalog(
         targets.append(target)
         mapped.append(args)
     with open_store() as store:
+        try:
+            active = read_active(store, guard, report)
+        except ConvexUnavailableError as error:
+            report.aborted = error
+            report.not_attempted = list(targets)
+            return report
         if dry_run:
             _plan(report, store, targets, mapped, progress)
         else:
             step = on_step or step_printer(progress)
             _apply(report, store, targets, mapped, step, max_items, max_bytes)
+    if guard is not None and active is not None:
+        add_alerts(report, active, catalog, to_args, guard)
     return report
 
 

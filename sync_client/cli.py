@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from sync_client.alerts import DEFAULT_EXPIRING_WITHIN_DAYS
 from sync_client.commands import register as register_subcommands
 from sync_client.console import (
     DEFAULT_CONFIG_DIR,
@@ -76,6 +77,9 @@ class SyncOptions:
     local: bool = False
     deactivate_stale: bool = False
     catalog: bool = False
+    max_cost_per_1m: float | None = None
+    expiring_within: int = DEFAULT_EXPIRING_WITHIN_DAYS
+    deactivate_over_budget: bool = False
 
 
 @app.callback()
@@ -142,6 +146,32 @@ def sync_command(
             help="Sync every model OpenRouter lists (batched), not a ranked list.",
         ),
     ] = False,
+    max_cost_per_1m: Annotated[
+        float | None,
+        typer.Option(
+            "--max-cost-per-1m",
+            metavar="USD",
+            min=0,
+            help="Alert on active models whose input or output cost per 1M tokens is above "
+            "this (default: SYNC_MAX_COST_PER_1M, else no budget).",
+        ),
+    ] = None,
+    expiring_within: Annotated[
+        int,
+        typer.Option(
+            "--expiring-within",
+            metavar="DAYS",
+            min=0,
+            help="Alert on active models OpenRouter retires within this many days.",
+        ),
+    ] = DEFAULT_EXPIRING_WITHIN_DAYS,
+    deactivate_over_budget: Annotated[
+        bool,
+        typer.Option(
+            "--deactivate-over-budget",
+            help="After writing, set the active models over the budget inactive.",
+        ),
+    ] = False,
     _version: Annotated[
         bool,
         typer.Option(
@@ -155,7 +185,8 @@ def sync_command(
 ) -> None:
     """Sync ranked OpenRouter models into the Convex aiModels table.
 
-    With no list flag, SYNC_MODEL_LIST (free, paid or all; default free) picks the list.
+    With no list flag, SYNC_MODEL_LIST (free, paid or all; default free, paid with --prod)
+    picks the list.
     """
     options = SyncOptions(
         free=free,
@@ -171,6 +202,9 @@ def sync_command(
         local=local,
         deactivate_stale=deactivate_stale,
         catalog=catalog,
+        max_cost_per_1m=max_cost_per_1m,
+        expiring_within=expiring_within,
+        deactivate_over_budget=deactivate_over_budget,
     )
     ctx.obj = options
     if ctx.invoked_subcommand is not None:
@@ -204,8 +238,10 @@ def chosen_list(options: SyncOptions, default: SyncList) -> SyncList | None:
     return None if options.models else default
 
 
-def library_options(options: SyncOptions, default_list: ListChoice) -> LibraryOptions:
-    """The flags as the library's options (the default list from the settings)."""
+def library_options(
+    options: SyncOptions, default_list: ListChoice, budget: float | None = None
+) -> LibraryOptions:
+    """The flags as the library's options (the default list and budget from the settings)."""
     from sync_client.api import SyncOptions as LibraryOptions
 
     return LibraryOptions(
@@ -213,6 +249,9 @@ def library_options(options: SyncOptions, default_list: ListChoice) -> LibraryOp
         models=options.models,
         dry_run=options.dry_run,
         deactivate_stale=options.deactivate_stale,
+        max_cost_per_1m=budget if options.max_cost_per_1m is None else options.max_cost_per_1m,
+        expiring_within_days=options.expiring_within,
+        deactivate_over_budget=options.deactivate_over_budget,
         config_dir=options.config_dir,
         timeout_s=options.timeout_s,
     )
@@ -230,7 +269,7 @@ def run_sync(options: SyncOptions, output: Output) -> int:
     settings = load_cli_settings(
         output, options.env_file, options.prod, require_convex=not options.local
     )
-    request = library_options(options, settings.default_list)
+    request = library_options(options, settings.default_list, settings.max_cost_per_1m)
     local_context: AbstractContextManager[LocalBackendHandle | None] = nullcontext()
     if options.local:
         from sync_client.local import run_local_backend
@@ -274,6 +313,8 @@ def _render(
         output.document(document)
         return
     output.data(render_human(report))
+    if report.guard_skipped is not None:
+        output.progress(f"warning: {report.guard_skipped}")
     if after is not None:
         stale_text, notes = render_after_sync(after, report.dry_run)
         output.data(stale_text)

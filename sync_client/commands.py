@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -31,6 +31,7 @@ from sync_client.safe_text import printable
 if TYPE_CHECKING:
     from sync_client.convex_store import ConvexStore
     from sync_client.settings import Settings
+    from sync_client.stale import Deactivation
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
 EnvFileFlag = Annotated[
@@ -422,10 +423,33 @@ def render_after_sync(after: AfterSync, dry_run: bool) -> tuple[str, list[str]]:
             notes.append(f"warning: history was not recorded: {after.history_error}")
         if after.stale_error is not None:
             notes.append(f"warning: stale models: {after.stale_error}")
+    if after.over_budget_error is not None:
+        notes.append(f"warning: {after.over_budget_error}")
     stale_text = render_stale(after.stale, after.deactivated)
     if dry_run and after.deactivate_requested and after.stale:
         stale_text += "  (dry run: --deactivate-stale changed nothing)\n"
+    stale_text += _over_budget_text(after.over_budget, dry_run)
     return ("\n" + stale_text if stale_text else ""), notes
+
+
+def _over_budget_text(outcomes: Sequence[Deactivation], dry_run: bool) -> str:
+    """`[OFF] id — over-budget` per model `--deactivate-over-budget` turned (or would turn) off."""
+    from sync_client.safe_text import printable
+
+    if not outcomes:
+        return ""
+    lines = ["Deactivated (over budget):" if not dry_run else "Would deactivate (over budget):"]
+    for outcome in outcomes:
+        if outcome.ok:
+            lines.append(f"  [OFF] {printable(outcome.api_id)} — over-budget")
+        else:
+            lines.append(
+                f"  [ERR] {printable(outcome.api_id)} — over-budget, deactivation failed: "
+                f"{printable(outcome.error or '')}"
+            )
+    if dry_run:
+        lines.append("  (dry run: --deactivate-over-budget changed nothing)")
+    return "\n".join(lines) + "\n"
 
 
 def after_sync_document(after: AfterSync) -> dict[str, Any]:
@@ -439,4 +463,15 @@ def after_sync_document(after: AfterSync) -> dict[str, Any]:
         document["historyError"] = after.history_error
     if after.stale_error is not None:
         document["staleError"] = after.stale_error
+    document["deactivated"] = [
+        {
+            "apiId": outcome.api_id,
+            "reason": "over-budget",
+            "ok": outcome.ok,
+            **({"error": outcome.error} if outcome.error is not None else {}),
+        }
+        for outcome in after.over_budget
+    ]
+    if after.over_budget_error is not None:
+        document["deactivateError"] = after.over_budget_error
     return document

@@ -36,6 +36,7 @@ if TYPE_CHECKING:
 UPSERT_MODEL = "mutations/syncModels:upsertModel"
 UPSERT_MODELS = "mutations/syncModels:upsertModels"
 LIST_MODELS = "queries/aiModels:list"
+LIST_ACTIVE_MODELS = "queries/aiModels:listActive"
 SET_ACTIVE = "mutations/activation:setActive"
 RECORD_HISTORY = "mutations/history:recordSync"
 LIST_HISTORY = "queries/history:list"
@@ -75,6 +76,11 @@ class BatchItemResult:
     id: str | None = None
     error: str | None = None
     data: Any = None
+
+
+def is_function_missing(error: ConvexUnavailableError) -> bool:
+    """Whether the deployment refused a call because it has no such function."""
+    return any(marker in error.message for marker in _NOT_FOUND_MARKERS)
 
 
 def encoded_size(value: Any) -> int:
@@ -220,6 +226,10 @@ class ConvexStore:
         """The aiModels rows (only those synced from OpenRouter with `synced_only`)."""
         args = {"syncedOnly": True} if synced_only else {}
         return list(self._call("query", LIST_MODELS, args))
+
+    def list_active(self) -> list[ModelRow]:
+        """The active aiModels rows (what the guard compares a sync's new prices with)."""
+        return list(self._call("query", LIST_ACTIVE_MODELS, {}))
 
     def set_active(self, api_id: str, is_active: bool) -> ModelRow:
         """Flip a model's `isActive`; returns the row's new state."""

@@ -14,6 +14,9 @@ class ExitCode(IntEnum):
     PARTIAL = 1
     USAGE = 2
     UNAVAILABLE = 3
+    #: The sync ran, but an active model got dearer, stopped being free, is over the budget
+    #: or is being retired (with or without model errors): a person should look.
+    ALERTS = 4
 
 
 class SyncModelsError(Exception):

@@ -7,6 +7,7 @@ non-numeric prices, non-positive token counts — are omitted rather than sent.
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 import re
 from decimal import Decimal, InvalidOperation
@@ -16,11 +17,18 @@ from .openrouter import OpenRouterModel, Pricing
 
 TOKENS_PER_PRICE_UNIT_EXPONENT = 6  # prices are stored per 1M tokens
 _DECIMAL_PRICE = re.compile(r"\+?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
+#: A date, optionally with a time of day (ignored): `2026-02-17`, `2026-02-17T00:00:00Z`.
+_ISO_DATE = re.compile(
+    r"(\d{4}-\d{2}-\d{2})(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?",
+    re.ASCII,
+)
 _NON_ALPHANUMERIC_RUN = re.compile(r"[^a-z0-9]+")
 
 
 def to_upsert_args(model: OpenRouterModel) -> UpsertArgs:
-    """The `upsertModel` arguments for `model` (never raises; unknown values are left out)."""
+    """The `upsertModel` arguments for `model`; unknown values are left out. ValueError when
+    `expiration_date` is not a date (the schema has no field for it: the guard reads it)."""
+    expiration_date(model)
     args: UpsertArgs = {
         "apiIdentifier": model.id,
         "modelName": model.name,
@@ -71,6 +79,21 @@ def is_free(pricing: Pricing | None) -> bool:
     prompt = _parse_price(pricing.prompt)
     completion = _parse_price(pricing.completion)
     return prompt is not None and completion is not None and prompt == 0 and completion == 0
+
+
+def expiration_date(model: OpenRouterModel) -> dt.date | None:
+    """OpenRouter's announced retirement date (`"2026-02-17"`, or an ISO date and time), None
+    when none is planned; ValueError for anything else."""
+    text = model.expiration_date
+    if text is None:
+        return None
+    match = _ISO_DATE.fullmatch(text.strip())
+    try:
+        if match is None:
+            raise ValueError
+        return dt.date.fromisoformat(match.group(1))
+    except ValueError:
+        raise ValueError(f"expiration_date: not a date: {text[:40]!r}") from None
 
 
 def slugify(api_id: str) -> str:

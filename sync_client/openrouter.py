@@ -83,6 +83,7 @@ class OpenRouterModel(BaseModel):
     pricing: Pricing | None = None
     top_provider: TopProvider | None = None
     canonical_slug: StrictStr | None = None
+    expiration_date: StrictStr | None = None
 
 
 # The loose twins keep the same known fields as they came (any JSON value) in plain dicts, so
@@ -113,6 +114,7 @@ class ListedModel(TypedDict, total=False):
     pricing: Annotated[_ListedPricing | Any, _OBJECT_OR_ANYTHING]
     top_provider: Annotated[_ListedTopProvider | Any, _OBJECT_OR_ANYTHING]
     canonical_slug: Any
+    expiration_date: Any
 
 
 class _ModelsEnvelope(BaseModel):

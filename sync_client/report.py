@@ -6,6 +6,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from sync_client.alerts import alert_document, alert_line
 from sync_client.errors import SyncModelsError
 from sync_client.safe_text import printable
 from sync_client.sync import FieldChange, ModelResult, SyncReport, SyncTarget
@@ -73,7 +74,20 @@ def render_human(report: SyncReport) -> str:
         if result.planned == "update":  # a new row's fields are all "changes"; show updates only
             lines.extend(_change_line(change) for change in result.changes)
     lines.extend(_not_attempted_lines(report.not_attempted))
+    lines.extend(_guard_lines(report))
     return "\n".join(lines) + "\n"
+
+
+def _guard_lines(report: SyncReport) -> list[str]:
+    """The Alerts section, then the warnings on ranked inactive models being retired."""
+    lines: list[str] = []
+    if report.alerts:
+        lines += ["", f"Alerts ({len(report.alerts)}) on active models:"]
+        lines += [alert_line(alert, printable) for alert in report.alerts]
+    if report.expiring:
+        lines += ["", "Ranked models OpenRouter is retiring (inactive):"]
+        lines += [f"  [WARN] {warning.message(printable)}" for warning in report.expiring]
+    return lines
 
 
 #: A stopped catalog run leaves hundreds of ids unattempted; the text names this many.
@@ -131,6 +145,18 @@ def report_document(report: SyncReport) -> dict[str, Any]:
     }
     if report.not_attempted:
         document["notAttempted"] = [target.api_id for target in report.not_attempted]
+    document["alerts"] = [alert_document(alert) for alert in report.alerts]
+    if report.expiring:
+        document["expiringInactive"] = [
+            {
+                "apiId": warning.api_id,
+                "expirationDate": warning.expiration_date.isoformat(),
+                "retired": warning.retired,
+            }
+            for warning in report.expiring
+        ]
+    if report.guard_skipped is not None:
+        document["guardSkipped"] = report.guard_skipped
     if report.aborted is not None:
         document.update(error_document(report.aborted))
     return document

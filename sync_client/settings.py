@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -21,8 +22,11 @@ LIST_CHOICES: tuple[ListChoice, ...] = get_args(ListChoice)
 
 DEFAULT_ENV_FILE = Path(".env.local")
 PROD_ENV_FILE = Path(".env.prod")
+_BUDGET = re.compile(r"\d+(?:\.\d*)?|\.\d+", re.ASCII)
 DEFAULT_OPENROUTER_BASE_URL = "https://openrouter.ai/api/v1"
 DEFAULT_LIST: ListChoice = "free"
+#: With `--prod` (and no SYNC_MODEL_LIST) the paid list: what a production app runs on.
+PROD_DEFAULT_LIST: ListChoice = "paid"
 
 
 class Secret:
@@ -61,6 +65,8 @@ class Settings:
     openrouter_base_url: str
     openrouter_api_key: Secret | None
     default_list: ListChoice
+    #: SYNC_MAX_COST_PER_1M: the budget the sync's guard checks active models against.
+    max_cost_per_1m: float | None = None
 
 
 def load_settings(
@@ -125,7 +131,10 @@ def load_settings(
         deploy_key=secret("CONVEX_DEPLOY_KEY"),
         openrouter_base_url=base_url,
         openrouter_api_key=secret("OPENROUTER_API_KEY"),
-        default_list=parse_list_choice(lookup("SYNC_MODEL_LIST") or DEFAULT_LIST),
+        default_list=parse_list_choice(
+            lookup("SYNC_MODEL_LIST") or (PROD_DEFAULT_LIST if prod else DEFAULT_LIST)
+        ),
+        max_cost_per_1m=parse_budget(lookup("SYNC_MAX_COST_PER_1M")),
     )
 
 
@@ -139,6 +148,19 @@ def parse_list_choice(value: str) -> ListChoice:
             "or pass --free/--paid/--all",
         )
     return normalized
+
+
+def parse_budget(value: str | None) -> float | None:
+    """SYNC_MAX_COST_PER_1M: a plain decimal number of USD, 0 or more (None when unset)."""
+    if value is None:
+        return None
+    if _BUDGET.fullmatch(value) is None:
+        raise ConfigError(
+            # The value is not echoed: a key pasted into the wrong variable would leak.
+            "SYNC_MAX_COST_PER_1M must be a number of USD per 1M tokens, 0 or more (like 5 or 0.5)",
+            hint="fix SYNC_MAX_COST_PER_1M in the environment or the env file",
+        )
+    return float(value)
 
 
 def validate_service_url(name: str, url: str) -> str:

@@ -75,16 +75,20 @@ def find_stale(
 
 def deactivate_stale(store: ActivationStore, stale: Sequence[StaleModel]) -> list[Deactivation]:
     """Set every active stale model inactive (inactive ones are left alone)."""
+    return deactivate_models(store, [model.api_id for model in stale if model.is_active])
+
+
+def deactivate_models(store: ActivationStore, api_ids: Sequence[str]) -> list[Deactivation]:
+    """Set each of these active models inactive; a call that fails is that model's outcome
+    (`ConvexUnavailableError` stops the rest and propagates)."""
     outcomes: list[Deactivation] = []
-    for model in stale:
-        if not model.is_active:
-            continue
+    for api_id in api_ids:
         try:
-            store.set_active(model.api_id, False)
+            store.set_active(api_id, False)
         except ConvexCallError as error:
-            outcomes.append(Deactivation(model.api_id, ok=False, was_active=True, error=str(error)))
+            outcomes.append(Deactivation(api_id, ok=False, was_active=True, error=str(error)))
             continue
-        outcomes.append(Deactivation(model.api_id, ok=True, was_active=True))
+        outcomes.append(Deactivation(api_id, ok=True, was_active=True))
     return outcomes
 
 

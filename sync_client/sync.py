@@ -11,6 +11,14 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal, Protocol, TypeAlias
 
+from sync_client.alerts import (
+    GUARD_FUNCTIONS,
+    Alert,
+    ExpiringWarning,
+    GuardRules,
+    expiring_warning,
+    model_alert,
+)
 from sync_client.convex_types import SYNCED_FIELDS
 from sync_client.errors import (
     ConfigError,
@@ -51,6 +59,8 @@ class ModelStore(Protocol):
     def upsert(self, args: UpsertArgs) -> UpsertOutcome: ...
 
     def list_models(self, synced_only: bool = False) -> list[ModelRow]: ...
+
+    def list_active(self) -> list[ModelRow]: ...
 
 
 @dataclass(frozen=True)
@@ -98,6 +108,12 @@ class SyncReport:
     results: list[ModelResult] = field(default_factory=list)
     not_attempted: list[SyncTarget] = field(default_factory=list)
     aborted: ConvexUnavailableError | None = None
+    #: The guard's findings on active models (empty when it did not run).
+    alerts: list[Alert] = field(default_factory=list)
+    #: Ranked models that are inactive but being retired by OpenRouter.
+    expiring: list[ExpiringWarning] = field(default_factory=list)
+    #: Why the guard did not run, when it was asked to and could not.
+    guard_skipped: str | None = None
 
     @property
     def total(self) -> int:
@@ -134,6 +150,8 @@ class SyncReport:
     def exit_code(self) -> int:
         if self.aborted is not None:
             return self.aborted.exit_code
+        if self.alerts:
+            return ExitCode.ALERTS
         return ExitCode.PARTIAL if self.errors else ExitCode.OK
 
 
@@ -265,24 +283,91 @@ def sync_models(
     to_args: ToArgs = default_to_args,
     progress: Callable[[str], None] = silent,
     on_step: StepCallback | None = None,
+    guard: GuardRules | None = None,
 ) -> SyncReport:
     """Fetch once, then upsert (or, with `dry_run`, plan) each target in order.
 
     An OpenRouter failure propagates before the store is opened, so nothing is written.
     A model's own failure is recorded and the run goes on; `ConvexUnavailableError` stops
     the run and is kept in `report.aborted` with what was done so far. Each upsert is
-    announced to `on_step` (default: its line to `progress`).
+    announced to `on_step` (default: its line to `progress`). With `guard`, the active rows
+    are read first (one query) and the alerts of the models synced are in `report.alerts`.
     """
     progress("fetching the OpenRouter catalog")
     catalog = fetch_catalog()
     report = SyncReport(list_synced=list_synced, dry_run=dry_run)
     run = _Run(targets, catalog, to_args, progress, report, on_step or step_printer(progress))
     with open_store() as store:
+        try:
+            active = read_active(store, guard, report)
+        except ConvexUnavailableError as error:
+            report.aborted = error
+            report.not_attempted = list(targets)
+            return report
         if dry_run:
             _plan(run, store)
         else:
             _apply(run, store)
+    if guard is not None and active is not None:
+        add_alerts(report, active, catalog, to_args, guard)
     return report
+
+
+class ActiveRowsStore(Protocol):
+    """What the guard needs of `convex_store.ConvexStore`."""
+
+    def list_active(self) -> list[ModelRow]: ...
+
+
+def read_active(
+    store: ActiveRowsStore, guard: GuardRules | None, report: SyncReport
+) -> dict[str, ModelRow] | None:
+    """The active rows before the sync writes, by id; None when there is no guard, or when the
+    deployment lacks the query (then `report.guard_skipped` says what to deploy)."""
+    from sync_client.convex_store import is_function_missing
+
+    if guard is None:
+        return None
+    try:
+        return rows_by_api_id(store.list_active())
+    except ConvexUnavailableError as error:
+        if not is_function_missing(error):
+            raise
+        report.guard_skipped = (
+            f"the guard on active models was skipped: the deployment lacks {GUARD_FUNCTIONS}; "
+            "deploy this project's convex/ functions (npx convex deploy)"
+        )
+        return None
+
+
+def add_alerts(
+    report: SyncReport,
+    active: Mapping[str, ModelRow],
+    catalog: CatalogLike,
+    to_args: ToArgs,
+    guard: GuardRules,
+) -> None:
+    """The alerts of the active models this run wrote (or planned) without error, and the
+    warnings of the ranked inactive ones being retired."""
+    from sync_client.mapping import expiration_date
+
+    seen: set[str] = set()
+    for result in report.results:
+        if not result.ok or result.api_id in seen:
+            continue
+        seen.add(result.api_id)
+        stored = active.get(result.api_id)
+        if stored is None and result.rank is None:
+            continue
+        model = catalog.get(result.api_id)
+        if model is None:
+            continue
+        expiration = expiration_date(model)
+        if stored is None:
+            if (warning := expiring_warning(result.api_id, expiration, guard)) is not None:
+                report.expiring.append(warning)
+        elif (alert := model_alert(stored, to_args(model), expiration, guard)) is not None:
+            report.alerts.append(alert)
 
 
 def _apply(run: _Run, store: ModelStore) -> None:

@@ -10,12 +10,12 @@ from support.local_backend import LocalBackend
 
 from sync_client.activation import (
     UnknownModelError,
-    budget_problem,
     exit_code,
     render_results,
     results_document,
     set_models_active,
 )
+from sync_client.alerts import budget_problem
 from sync_client.convex_store import ConvexStore
 from sync_client.convex_types import ModelRow
 from sync_client.errors import ConfigError

@@ -227,6 +227,9 @@ class FlakyStore:
     def list_models(self, synced_only: bool = False) -> list[ModelRow]:
         return []
 
+    def list_active(self) -> list[ModelRow]:
+        return []
+
 
 def test_losing_convex_stops_the_run_and_lists_the_unsent_models() -> None:
     catalog = first(NEW_SNAPSHOT, 7)

@@ -1468,6 +1468,7 @@ INTERNAL_FUNCTIONS: dict[str, tuple[str, dict[str, Any]]] = {
     "mutations/activation:setActive": ("mutation", {"apiIdentifier": FREE[0], "isActive": True}),
     "mutations/history:recordSync": ("mutation", {"entries": [{"apiIdentifier": FREE[0]}]}),
     "queries/aiModels:list": ("query", {}),
+    "queries/aiModels:listActive": ("query", {}),
     "queries/history:list": ("query", {}),
 }
 

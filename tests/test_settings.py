@@ -164,6 +164,26 @@ def test_sync_model_list_accepts_the_three_choices(workdir: Path, value: str) ->
     assert settings.default_list == value.strip().lower()
 
 
+def test_prod_defaults_to_the_paid_list(workdir: Path) -> None:
+    (workdir / ".env.prod").write_text("CONVEX_URL=https://prod.convex.cloud\n")
+    assert load_settings(prod=True, environ={}).default_list == "paid"
+    assert load_settings(prod=True, environ={"SYNC_MODEL_LIST": "all"}).default_list == "all"
+    assert load_settings(environ={}, require_convex=False).default_list == "free"
+
+
+@pytest.mark.parametrize("value", ["5", "0", "0.25", ".5", "12."])
+def test_a_budget_is_a_plain_decimal(workdir: Path, value: str) -> None:
+    settings = load_settings(environ={"SYNC_MAX_COST_PER_1M": value}, require_convex=False)
+    assert settings.max_cost_per_1m == float(value)
+
+
+@pytest.mark.parametrize("value", ["-1", "nan", "inf", "1e3", "$5", "five", "\u0665"])
+def test_a_bad_budget_is_a_config_error_that_does_not_echo_it(workdir: Path, value: str) -> None:
+    with pytest.raises(ConfigError, match="SYNC_MAX_COST_PER_1M") as info:
+        load_settings(environ={"SYNC_MAX_COST_PER_1M": value}, require_convex=False)
+    assert value not in str(info.value)
+
+
 @pytest.mark.parametrize("value", ["everything", "fre", "free,paid", "1"])
 def test_unknown_sync_model_list_is_a_config_error_naming_it(workdir: Path, value: str) -> None:
     with pytest.raises(ConfigError, match="SYNC_MODEL_LIST") as info:

@@ -89,6 +89,10 @@ class FakeStore:
         self.calls.append("list")
         return [row.copy() for row in self.rows.values()]
 
+    def list_active(self) -> list[ModelRow]:
+        self.calls.append("list_active")
+        return [row.copy() for row in self.rows.values() if row["isActive"]]
+
     @contextmanager
     def open(self) -> Iterator[FakeStore]:
         self.opened += 1

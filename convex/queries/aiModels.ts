@@ -18,3 +18,17 @@ export const list = internalQuery({
     return await ctx.db.query("aiModels").collect();
   },
 });
+
+/**
+ * The active `aiModels` rows, oldest first: what a sync reads before it writes, to
+ * alert on an active model that got dearer, stopped being free or is over budget.
+ */
+export const listActive = internalQuery({
+  args: {},
+  returns: v.array(aiModelDoc),
+  handler: async (ctx) =>
+    await ctx.db
+      .query("aiModels")
+      .withIndex("by_is_active", (q) => q.eq("isActive", true))
+      .collect(),
+});

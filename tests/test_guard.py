@@ -1,0 +1,182 @@
+"""The guard on active models, end to end: the real CLI, the loopback OpenRouter serving an
+edited snapshot, the local backend over a socket (issue 19)."""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from support.local_backend import LocalBackend
+from support.openrouter_server import OpenRouterServer, load_snapshot
+from test_e2e import FREE, NEW_SNAPSHOT, PAID, Harness, write_list
+
+DEARER = "anthropic/claude-sonnet-4.5"  # $3 / $15 per 1M: OpenRouter raises it
+PROMOTION = "qwen/qwen3-coder:free"  # free: the promotion ends
+RETIRING = "x-ai/grok-code-fast-1"  # $0.2 / $1.5 per 1M: OpenRouter announces a retirement
+INACTIVE = "google/gemma-3-27b-it:free"  # never activated: gets dearer, never alerts
+ACTIVE = (DEARER, PROMOTION, RETIRING)
+IN_TEN_DAYS = (dt.datetime.now(dt.UTC).date() + dt.timedelta(days=10)).isoformat()
+
+
+@pytest.fixture
+def harness(
+    backend: LocalBackend,
+    openrouter_server: OpenRouterServer,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> Harness:
+    """test_e2e's harness: its ranked lists, in a directory without any .env.local."""
+    monkeypatch.chdir(tmp_path)
+    write_list(tmp_path / "topPaidModels.ts", "TOP_PAID_MODELS", PAID)
+    write_list(tmp_path / "topFreeModels.ts", "TOP_FREE_MODELS", FREE)
+    openrouter_server.serve_snapshot(NEW_SNAPSHOT)
+    return Harness(backend, openrouter_server, tmp_path)
+
+
+def changed_snapshot() -> dict[str, Any]:
+    """NEW_SNAPSHOT as OpenRouter changes it: dearer, no longer free, retiring, dearer."""
+    snapshot = copy.deepcopy(load_snapshot(NEW_SNAPSHOT))
+    models = {model["id"]: model for model in snapshot["data"]}
+    models[DEARER]["pricing"]["completion"] = "0.000018"
+    models[PROMOTION]["pricing"].update(prompt="0.0000004", completion="0.0000016")
+    models[RETIRING]["expiration_date"] = IN_TEN_DAYS
+    models[INACTIVE]["pricing"].update(prompt="0.000001", completion="0.000001")
+    return snapshot
+
+
+def activated(harness: Harness) -> Harness:
+    assert harness.run("--all").exit_code == 1  # the ranked list holds one vanished id
+    for api_id in ACTIVE:
+        harness.set_active(api_id, True)
+    return harness
+
+
+def alerts_of(document: dict[str, Any]) -> dict[str, list[str]]:
+    return {alert["apiId"]: alert["reasons"] for alert in document["alerts"]}
+
+
+def test_a_price_rise_an_ended_promotion_and_a_retirement_alert_once_and_exit_4(
+    harness: Harness,
+) -> None:
+    activated(harness).openrouter.serve_json(changed_snapshot())
+
+    result = harness.run("--all", "--json")
+    assert result.exit_code == 4, result.output
+    document = json.loads(result.stdout)
+    assert alerts_of(document) == {
+        DEARER: ["price-increase"],
+        PROMOTION: ["now-paid"],
+        RETIRING: ["expiring"],
+    }
+    (dearer,) = [alert for alert in document["alerts"] if alert["apiId"] == DEARER]
+    assert dearer["before"]["outputCostPer1MTokens"] == 15
+    assert dearer["after"]["outputCostPer1MTokens"] == 18
+    (retiring,) = [alert for alert in document["alerts"] if alert["apiId"] == RETIRING]
+    assert retiring["after"]["expirationDate"] == IN_TEN_DAYS
+    # The prices were written: the next run sees no change, only the retirement still ahead.
+    assert harness.rows()[DEARER]["outputCostPer1MTokens"] == 18
+
+    rerun = harness.run("--all")
+    assert rerun.exit_code == 4, rerun.output
+    alert_lines = [line for line in rerun.stdout.splitlines() if "[ALERT]" in line]
+    assert alert_lines == [f"  [ALERT] {RETIRING} — expiring: retired on {IN_TEN_DAYS}"]
+    assert "Alerts (1) on active models:" in rerun.stdout
+
+
+def test_a_budget_flags_the_dearer_active_model_and_can_turn_it_off(harness: Harness) -> None:
+    activated(harness)
+    budget = ("--max-cost-per-1m", "10")  # DEARER's output costs $15, the others less
+
+    result = harness.run("--all", "--json", *budget)
+    assert result.exit_code == 4, result.output
+    assert alerts_of(json.loads(result.stdout)) == {DEARER: ["over-budget"]}
+
+    dry = harness.run("--all", "--json", "--dry-run", "--deactivate-over-budget", *budget)
+    assert dry.exit_code == 4, dry.output
+    assert [item["apiId"] for item in json.loads(dry.stdout)["deactivated"]] == [DEARER]
+    before = harness.rows()
+    assert all(before[api_id]["isActive"] for api_id in ACTIVE)
+
+    done = harness.run("--all", "--deactivate-over-budget", *budget)
+    assert done.exit_code == 4, done.output
+    assert f"  [OFF] {DEARER} — over-budget" in done.stdout.splitlines()
+    rows = harness.rows()
+    assert {api_id for api_id, row in rows.items() if row["isActive"]} == {PROMOTION, RETIRING}
+    for api_id, row in rows.items():  # the sync's own writes aside, only the flag changed
+        assert {**row, "isActive": True, "updatedAt": 0} == {
+            **before[api_id],
+            "isActive": True,
+            "updatedAt": 0,
+        }
+
+
+def test_the_budget_comes_from_the_env_file_and_needs_to_be_a_number(harness: Harness) -> None:
+    activated(harness)
+    result = harness.run("--paid", "--json", SYNC_MAX_COST_PER_1M="10")
+    assert result.exit_code == 4, result.output
+    assert alerts_of(json.loads(result.stdout)) == {DEARER: ["over-budget"]}
+
+    bad = harness.run("--paid", SYNC_MAX_COST_PER_1M="ten")
+    assert bad.exit_code == 2
+    assert "SYNC_MAX_COST_PER_1M" in bad.output
+
+
+def test_a_deployment_without_the_guards_query_still_syncs_with_one_warning(
+    harness: Harness,
+) -> None:
+    activated(harness).openrouter.serve_json(changed_snapshot())
+    missing = "Could not find function for 'queries/aiModels:listActive'"
+    harness.backend.set_faults(failFunctions={"queries/aiModels:listActive": missing})
+    result = harness.run("--paid")
+    assert result.exit_code == 0, result.output
+    warnings = [line for line in result.stderr.splitlines() if "guard" in line]
+    assert len(warnings) == 1 and "queries/aiModels:listActive" in warnings[0]
+    assert harness.rows()[DEARER]["outputCostPer1MTokens"] == 18
+
+
+def test_an_inactive_ranked_model_being_retired_is_a_warning_not_an_alert(
+    harness: Harness,
+) -> None:
+    harness.run("--free")
+    snapshot = copy.deepcopy(load_snapshot(NEW_SNAPSHOT))
+    (model,) = [m for m in snapshot["data"] if m["id"] == INACTIVE]
+    model["expiration_date"] = "2020-01-31"
+    harness.openrouter.serve_json(snapshot)
+    result = harness.run("--free", "--json")
+    assert result.exit_code == 1  # the vanished ranked id; no alert
+    document = json.loads(result.stdout)
+    assert document["alerts"] == []
+    assert document["expiringInactive"] == [
+        {"apiId": INACTIVE, "expirationDate": "2020-01-31", "retired": True}
+    ]
+    text = harness.run("--free").stdout
+    assert f"  [WARN] {INACTIVE}: retired on 2020-01-31: replace it in the ranked list" in text
+
+
+@pytest.mark.parametrize("value", ["soon", 20260217, "2026-02-30"])
+def test_a_bad_expiration_date_is_that_models_own_error(harness: Harness, value: Any) -> None:
+    snapshot = copy.deepcopy(load_snapshot(NEW_SNAPSHOT))
+    (model,) = [m for m in snapshot["data"] if m["id"] == INACTIVE]
+    model["expiration_date"] = value
+    harness.openrouter.serve_json(snapshot)
+    result = harness.run("--free", "--json")
+    assert result.exit_code == 1
+    errors = {r["apiId"]: r["error"] for r in json.loads(result.stdout)["results"] if "error" in r}
+    assert set(errors) == {INACTIVE, "deepseek/deepseek-r1-0528:free"}
+    assert "expiration_date" in errors[INACTIVE]
+    assert set(harness.rows()) == {PROMOTION}
+
+
+def test_prod_without_sync_model_list_syncs_the_paid_list(harness: Harness) -> None:
+    Path(".env.prod").write_text("# the environment holds the settings\n")
+    result = harness.run("--prod", "--json")
+    assert result.exit_code == 0, result.output
+    document = json.loads(result.stdout)
+    assert document["summary"]["listSynced"] == "paid"
+    assert [r["apiId"] for r in document["results"]] == PAID
+    free = harness.run("--prod", "--json", SYNC_MODEL_LIST="free")
+    assert json.loads(free.stdout)["summary"]["listSynced"] == "free"
