@@ -135,7 +135,13 @@ def run_rankings(
 
     from sync_client.config_writer import apply_update, plan_update
     from sync_client.openrouter import fetch_catalog
-    from sync_client.rankings_api import fetch_rankings, select_top
+    from sync_client.rankings_api import (
+        RANKINGS_ATTRIBUTION,
+        RANKINGS_LICENSE,
+        RANKINGS_SOURCE,
+        fetch_rankings,
+        select_top,
+    )
 
     if list_name not in ("paid", "free"):
         raise ConfigError(f"unknown list {list_name!r}")
@@ -179,6 +185,7 @@ def run_rankings(
                     "endDate": window.end_date,
                     "asOf": window.as_of,
                 },
+                "attribution": {"source": RANKINGS_SOURCE, "license": RANKINGS_LICENSE},
                 "picks": [
                     {"apiId": p.api_id, "rank": p.rank, "totalTokens": p.total_tokens}
                     for p in selection.picks
@@ -191,7 +198,7 @@ def run_rankings(
     start, end = printable(window.start_date or "?"), printable(window.end_date or "?")
     lines = [
         f"Top {len(selection.picks)} {list_name} models by tokens, {start} to {end} "
-        f"(source: OpenRouter rankings, as of {printable(window.as_of or 'unknown')}):",
+        f"(as of {printable(window.as_of or 'unknown')}):",
         *(
             f"  {p.rank:>2}. {printable(p.api_id)}  ({p.total_tokens:,} tokens)"
             for p in selection.picks
@@ -201,7 +208,7 @@ def run_rankings(
         lines.append(f"  (only {len(selection.picks)} ranked {list_name} models matched)")
     if selection.unmatched:
         lines.append(f"  {len(selection.unmatched)} ranked permaslugs match no listed model")
-    lines.append("")
+    lines += [RANKINGS_ATTRIBUTION, ""]
     if not update.changed:
         lines.append(f"{update.path} is already up to date.")
     else:

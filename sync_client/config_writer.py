@@ -1,8 +1,10 @@
 """Rewrite a ranked-list file (`convex/config/topPaidModels.ts` / `topFreeModels.ts`).
 
-The new text keeps the file's `//` header, sets its `// Last updated: YYYY-MM-DD` line (added
-if missing) and lists the models in the exact form `rankings.render_ranked_list` writes. When
-the ranked ids and their order are unchanged the file is left alone (no date-only churn).
+The new text keeps the file's `//` header, sets its `// Ranking data: …` attribution line (the
+dataset's licence, CC BY 4.0, asks for it) and its `// Last updated: YYYY-MM-DD` line (each
+added if missing) and lists the models in the exact form `rankings.render_ranked_list` writes.
+When the ranked ids and their order are unchanged and the attribution is there, the file is
+left alone (no date-only churn).
 Writes are atomic: a temporary file in the same folder, then a rename over the original.
 """
 
@@ -26,12 +28,14 @@ from .rankings import (
     read_ranked_list,
     render_ranked_list,
 )
+from .rankings_api import RANKINGS_ATTRIBUTION
 
 LIST_FILES: dict[str, tuple[str, str]] = {
     "paid": (PAID_FILE, "TOP_PAID_MODELS"),
     "free": (FREE_FILE, "TOP_FREE_MODELS"),
 }
 _LAST_UPDATED = re.compile(r"^Last updated:")
+_ATTRIBUTION = re.compile(r"^Ranking data:")
 
 
 @dataclass(frozen=True)
@@ -87,16 +91,28 @@ def plan_update(
         RankedModel(api_id=api_id, rank=index + 1, list_name=list_name)
         for index, api_id in enumerate(api_ids)
     ]
-    if [m.api_id for m in old_models] == list(api_ids) and _ranks_are_positions(old_models):
+    old_header = read_header_comments(old_text)
+    same = [m.api_id for m in old_models] == list(api_ids) and _ranks_are_positions(old_models)
+    if same and RANKINGS_ATTRIBUTION in old_header:
         new_text = old_text
     else:
-        header = _with_date(read_header_comments(old_text), today)
+        header = _with_date(_with_attribution(old_header), today)
         new_text = render_ranked_list(constant_name, new_models, header)
     return ConfigUpdate(path, old_text, new_text, old_models, new_models)
 
 
 def _ranks_are_positions(models: Sequence[RankedModel]) -> bool:
     return all(model.rank == index + 1 for index, model in enumerate(models))
+
+
+def _with_attribution(header: list[str]) -> list[str]:
+    """The header with the attribution line set: in place, else before `Last updated:`, else
+    at the end."""
+    lines = [RANKINGS_ATTRIBUTION if _ATTRIBUTION.match(line) else line for line in header]
+    if RANKINGS_ATTRIBUTION not in lines:
+        dated = [index for index, line in enumerate(lines) if _LAST_UPDATED.match(line)]
+        lines.insert(dated[0] if dated else len(lines), RANKINGS_ATTRIBUTION)
+    return lines
 
 
 def _with_date(header: list[str], today: dt.date) -> list[str]:

@@ -35,6 +35,11 @@ from .openrouter import Catalog, OpenRouterModel, RetryPolicy, get_with_retries
 from .settings import Secret
 
 RANKINGS_PATH = "/datasets/rankings-daily"
+#: The dataset's source and licence, which asks for attribution: printed with every ranking
+#: and written into every ranked-list file made from one.
+RANKINGS_SOURCE = "OpenRouter (openrouter.ai/rankings)"
+RANKINGS_LICENSE = "CC BY 4.0"
+RANKINGS_ATTRIBUTION = f"Ranking data: {RANKINGS_SOURCE}, {RANKINGS_LICENSE}"
 OTHER_PERMASLUG = "other"
 #: Variant suffixes that name the default variant, i.e. the plain id.
 DEFAULT_VARIANTS = frozenset({"default", "standard"})

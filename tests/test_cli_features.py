@@ -129,6 +129,7 @@ def test_rankings_dry_run_shows_the_diff_and_writes_nothing(cli: Cli) -> None:
     today = dt.datetime.now(dt.UTC).date().isoformat()
     assert f"// Last updated: {today}\n" in result.stdout  # kept or changed, it is today
     assert "Dry run: " in result.stdout
+    assert "\nRanking data: OpenRouter (openrouter.ai/rankings), CC BY 4.0\n" in result.stdout
     assert len(cli.openrouter.rankings_requests()) == 1
 
 
@@ -139,6 +140,7 @@ def test_rankings_then_sync_uses_the_new_list(cli: Cli) -> None:
     assert [(m.api_id, m.rank) for m in ranked] == [(SONNET, 1), (GPT4O, 2), (CODER, 3)]
     text = (cli.config_dir / "topPaidModels.ts").read_text()
     assert text.startswith("// Top paid models on OpenRouter, by rank")
+    assert "\n// Ranking data: OpenRouter (openrouter.ai/rankings), CC BY 4.0\n" in text
 
     again = cli.run("rankings", "--paid", "--top", "3", "--config-dir", str(cli.config_dir))
     assert "is already up to date" in again.stdout
@@ -154,6 +156,10 @@ def test_rankings_free_picks_only_free_ids_as_json(cli: Cli) -> None:
     document = json.loads(result.stdout)
     assert [p["apiId"] for p in document["picks"]] == [CODER_FREE, LLAMA_FREE]
     assert document["written"] is True and document["list"] == "free"
+    assert document["attribution"] == {
+        "source": "OpenRouter (openrouter.ai/rankings)",
+        "license": "CC BY 4.0",
+    }
     ranked = read_ranked_list(cli.config_dir / "topFreeModels.ts")
     assert [m.api_id for m in ranked] == [CODER_FREE, LLAMA_FREE]
 

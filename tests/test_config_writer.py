@@ -16,6 +16,7 @@ from sync_client.rankings import (
     read_ranked_list,
     render_ranked_list,
 )
+from sync_client.rankings_api import RANKINGS_ATTRIBUTION
 
 REPO_CONFIG = Path(__file__).resolve().parents[1] / "convex" / "config"
 TODAY = dt.date(2026, 12, 3)
@@ -24,6 +25,7 @@ TODAY = dt.date(2026, 12, 3)
 HEADER = [
     "Top paid models on OpenRouter, by rank: `sync-models --paid` syncs these into",
     "the aiModels table. Plain data: `sync-models rankings --paid` rewrites it.",
+    "Ranking data: OpenRouter (openrouter.ai/rankings), CC BY 4.0",
     "Last updated: 2026-11-27",
 ]
 PAID_IDS = ["anthropic/claude-sonnet-4.5", "deepseek/deepseek-v3.2", "minimax/minimax-m2.1"]
@@ -99,7 +101,50 @@ def test_a_header_without_a_date_gets_one(tmp_path: Path) -> None:
         "] as const;\n"
     )
     update = plan_update(tmp_path, "free", ["c/d:free"], TODAY)
-    assert update.new_text.splitlines()[:2] == ["// Free models.", "// Last updated: 2026-12-03"]
+    assert update.new_text.splitlines()[:3] == [
+        "// Free models.",
+        "// Ranking data: OpenRouter (openrouter.ai/rankings), CC BY 4.0",
+        "// Last updated: 2026-12-03",
+    ]
+
+
+def test_the_shipped_lists_credit_the_rankings_source_and_licence() -> None:
+    for name in ("topPaidModels.ts", "topFreeModels.ts"):
+        header = read_header_comments((REPO_CONFIG / name).read_text(encoding="utf-8"))
+        assert "Ranking data: OpenRouter (openrouter.ai/rankings), CC BY 4.0" in header
+
+
+def test_a_list_without_the_attribution_gets_it_even_when_the_ranking_is_the_same(
+    config_dir: Path,
+) -> None:
+    path = config_dir / "topPaidModels.ts"
+    without = [line for line in HEADER if not line.startswith("Ranking data:")]
+    path.write_text(render_ranked_list("TOP_PAID_MODELS", ranked("paid", PAID_IDS), without))
+
+    update = plan_update(config_dir, "paid", PAID_IDS, TODAY)
+    assert update.changed
+    added = [line for line in update.diff().splitlines() if line.startswith("+//")]
+    assert added == [f"+// {RANKINGS_ATTRIBUTION}", "+// Last updated: 2026-12-03"]
+    assert apply_update(update) is True
+    assert read_header_comments(path.read_text()) == [
+        *without[:-1],
+        *HEADER[-2:-1],
+        "Last updated: 2026-12-03",
+    ]
+    assert not plan_update(config_dir, "paid", PAID_IDS, TODAY).changed  # once, not every run
+
+
+def test_an_outdated_attribution_line_is_replaced_where_it_stands(config_dir: Path) -> None:
+    path = config_dir / "topPaidModels.ts"
+    header = ["Ranking data: someone else's words", *HEADER[:2], HEADER[3]]
+    path.write_text(render_ranked_list("TOP_PAID_MODELS", ranked("paid", PAID_IDS), header))
+
+    update = plan_update(config_dir, "paid", ["x/y"], TODAY)
+    assert read_header_comments(update.new_text) == [
+        RANKINGS_ATTRIBUTION,
+        *HEADER[:2],
+        "Last updated: 2026-12-03",
+    ]
 
 
 def test_a_broken_file_is_refused_and_left_alone(config_dir: Path) -> None:

@@ -1,6 +1,7 @@
 // Top free models on OpenRouter, by rank: `sync-models --free` syncs these into
 // the aiModels table. Plain data, read by the Python client: keep this exact form
 // (one `{ apiId: "…", rank: N },` per line); `sync-models rankings --free` rewrites it.
+// Ranking data: OpenRouter (openrouter.ai/rankings), CC BY 4.0
 // Last updated: 2026-11-27
 export const TOP_FREE_MODELS = [
   { apiId: "qwen/qwen3-next-80b-a3b-instruct:free", rank: 1 },

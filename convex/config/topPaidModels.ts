@@ -1,6 +1,7 @@
 // Top paid models on OpenRouter, by rank: `sync-models --paid` syncs these into
 // the aiModels table. Plain data, read by the Python client: keep this exact form
 // (one `{ apiId: "…", rank: N },` per line); `sync-models rankings --paid` rewrites it.
+// Ranking data: OpenRouter (openrouter.ai/rankings), CC BY 4.0
 // Last updated: 2026-11-27
 export const TOP_PAID_MODELS = [
   { apiId: "anthropic/claude-sonnet-4.5", rank: 1 },
