@@ -113,11 +113,15 @@ def _set_one(
     problem = None
     if active and max_cost_per_1m is not None:
         problem = budget_problem(input_cost, output_cost, max_cost_per_1m)
-        if problem is not None and not force:
-            return result("refused", problem + " (use --force to activate anyway)")
-    forced = None if problem is None else f"forced: {problem}"
     if flags == {active}:  # every row of the model (setActive sets them all)
+        if problem is not None:  # nothing to refuse: it is on, and the person should know
+            return result(
+                "unchanged", f"already active, and over budget: {problem} (deactivate it to stop)"
+            )
         return result("unchanged", f"already {'active' if active else 'inactive'}")
+    if problem is not None and not force:
+        return result("refused", problem + " (use --force to activate anyway)")
+    forced = None if problem is None else f"forced: {problem}"
     try:
         store.set_active(api_id, active)
     except ConvexCallError as error:

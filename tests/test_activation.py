@@ -77,6 +77,21 @@ def test_force_activates_above_budget_and_says_so(store: ConvexStore) -> None:
     assert exit_code(results) == 0
 
 
+def test_an_active_model_over_budget_is_said_to_be_active_not_refused(
+    store: ConvexStore,
+) -> None:
+    store.set_active("acme/pricey", True)
+    results = set_models_active(store, ["acme/pricey"], active=True, max_cost_per_1m=10.0)
+    assert results[0].outcome == "unchanged"
+    assert results[0].reason == (
+        "already active, and over budget: output $15/1M exceeds the budget of $10/1M "
+        "(deactivate it to stop)"
+    )
+    assert results_document(results)["results"][0]["outcome"] == "unchanged"
+    assert render_results(results).startswith("[SAME] acme/pricey")
+    assert active_ids(store) == {"acme/pricey"}
+
+
 def test_unknown_cost_is_refused_under_a_budget_but_not_without_one(store: ConvexStore) -> None:
     refused = set_models_active(store, ["acme/router"], active=True, max_cost_per_1m=100.0)
     assert refused[0].outcome == "refused" and "unknown" in (refused[0].reason or "")
