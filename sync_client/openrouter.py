@@ -21,6 +21,7 @@ import json
 import math
 import random
 import time
+import zlib
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
@@ -274,6 +275,10 @@ class _BodyTooSlow(Exception):
     """The body kept trickling in past the total deadline."""
 
 
+class _BodyCorrupt(Exception):
+    """The body declared gzip but is not a whole gzip stream (garbage, or cut short)."""
+
+
 def fetch_catalog(
     base_url: str,
     *,
@@ -313,13 +318,14 @@ def get_with_retries(
 ) -> bytes:
     """One successful GET of an OpenRouter endpoint; `what` names it in messages.
 
-    Transport errors and 408/429/500/502/503/504 are retried, honouring `Retry-After` up to
-    `policy.max_retry_after_s`, else with jittered exponential backoff, until
-    `policy.max_attempts` or `policy.deadline_s` (no sleep runs past the deadline). Each retry
+    Transport errors, a corrupt gzip body and 408/429/500/502/503/504 are retried, honouring
+    `Retry-After` up to `policy.max_retry_after_s`, else with jittered exponential backoff,
+    until `policy.max_attempts` or `policy.deadline_s` (no sleep runs past the deadline). Each retry
     is reported through `log`. Anything else fails at once. Always an OpenRouterError, with
     the API key scrubbed from its text.
     """
-    headers = {"User-Agent": USER_AGENT, "Accept": "application/json"}
+    # gzip only: `_decoded_body` checks the stream is whole, which httpx's decoder does not.
+    headers = {"User-Agent": USER_AGENT, "Accept": "application/json", "Accept-Encoding": "gzip"}
     if api_key is not None:
         headers["Authorization"] = f"Bearer {api_key.reveal()}"
     timeout = timeout or DEFAULT_TIMEOUT
@@ -405,7 +411,9 @@ class _StopBeforeDeadline(stop_base):
 
 
 def _is_retryable(error: BaseException) -> bool:
-    return isinstance(error, httpx.TransportError | _RetryableResponse | _BodyTooSlow)
+    return isinstance(
+        error, httpx.TransportError | _RetryableResponse | _BodyTooSlow | _BodyCorrupt
+    )
 
 
 def _at_most(value: float | None, limit: float) -> float:
@@ -421,7 +429,7 @@ def _read_bounded(response: httpx.Response, max_bytes: int, deadline: float) -> 
         )
     chunks: list[bytes] = []
     size = 0
-    for chunk in response.iter_bytes():
+    for chunk in _decoded_body(response):
         size += len(chunk)
         if size > max_bytes:
             raise OpenRouterError(
@@ -431,6 +439,29 @@ def _read_bounded(response: httpx.Response, max_bytes: int, deadline: float) -> 
         if time.monotonic() > deadline:
             raise _BodyTooSlow()
     return b"".join(chunks)
+
+
+def _decoded_body(response: httpx.Response) -> Iterator[bytes]:
+    """The body as sent, un-gzipped if it says so. A gzip stream that is not valid or ends
+    before its trailer is `_BodyCorrupt`: a fault in transit, retried like a cut-off body."""
+    encoding = response.headers.get("Content-Encoding", "").strip().lower()
+    if encoding in ("", "identity"):
+        yield from response.iter_raw()
+        return
+    if encoding not in ("gzip", "x-gzip"):
+        raise OpenRouterError(
+            f"OpenRouter's response uses Content-Encoding {encoding[:40]!r}, "
+            "which sync-models does not accept (it asks for gzip or none)"
+        )
+    decoder = zlib.decompressobj(zlib.MAX_WBITS | 16)
+    try:
+        for chunk in response.iter_raw():
+            yield decoder.decompress(chunk)
+        yield decoder.flush()
+    except zlib.error as error:
+        raise _BodyCorrupt(f"its gzip body is corrupt: {error}") from None
+    if not decoder.eof:
+        raise _BodyCorrupt("its gzip body ends before the end of the stream")
 
 
 def _retry_after_seconds(response: httpx.Response) -> float | None:
@@ -487,6 +518,8 @@ def _describe_failure(error: BaseException | None) -> str:
         return f"OpenRouter returned {error.status} ({error.reason})"
     if isinstance(error, _BodyTooSlow):
         return "OpenRouter's response was still arriving at the deadline"
+    if isinstance(error, _BodyCorrupt):
+        return f"OpenRouter's response could not be read: {error}"
     if isinstance(error, httpx.TimeoutException):
         return f"OpenRouter timed out ({type(error).__name__})"
     if isinstance(error, httpx.RemoteProtocolError):

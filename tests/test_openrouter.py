@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import email.utils
+import gzip
 import json
 import time
 from pathlib import Path
@@ -13,6 +14,7 @@ import pytest
 from support.openrouter_fixtures import every_snapshot
 from support.openrouter_server import (
     SNAPSHOTS,
+    BadGzip,
     CutBody,
     Delay,
     OpenRouterServer,
@@ -20,6 +22,7 @@ from support.openrouter_server import (
     Respond,
     Trickle,
     load_snapshot,
+    snapshot_path,
     unused_loopback_url,
 )
 
@@ -268,6 +271,42 @@ def test_cut_body_is_retried(openrouter_server: OpenRouterServer) -> None:
     catalog = fetch(openrouter_server, log=log)
     assert len(catalog) == len(load_snapshot(SNAPSHOTS[0])["data"])
     assert "broke mid-response" in log[0]
+
+
+def test_a_gzipped_body_is_decoded(openrouter_server: OpenRouterServer) -> None:
+    body = snapshot_path(SNAPSHOTS[0]).read_bytes()
+    openrouter_server.enqueue(Respond(200, gzip.compress(body), {"Content-Encoding": "gzip"}))
+    catalog = fetch(openrouter_server)
+    assert len(catalog) == len(load_snapshot(SNAPSHOTS[0])["data"])
+    assert openrouter_server.requests[0].header("accept-encoding") == "gzip"
+
+
+@pytest.mark.parametrize("truncated", [False, True], ids=["garbage", "truncated"])
+def test_a_corrupt_gzip_body_is_retried_like_a_cut_off_one(
+    openrouter_server: OpenRouterServer, truncated: bool
+) -> None:
+    openrouter_server.serve_snapshot(SNAPSHOTS[0]).enqueue(BadGzip(truncated=truncated))
+    log = Logged()
+    catalog = fetch(openrouter_server, log=log)
+    assert len(catalog) == len(load_snapshot(SNAPSHOTS[0])["data"])
+    assert openrouter_server.request_count == 2
+    assert len(log) == 1 and "gzip body" in log[0]
+
+
+def test_a_gzip_body_corrupt_on_every_attempt_is_an_openrouter_failure(
+    openrouter_server: OpenRouterServer,
+) -> None:
+    openrouter_server.serve_snapshot(SNAPSHOTS[0]).enqueue(*[BadGzip()] * 5)
+    error = fetch_error(openrouter_server)
+    assert "5 attempts" in str(error)
+    assert "gzip body is corrupt" in str(error)
+
+
+def test_an_encoding_not_asked_for_is_refused_at_once(openrouter_server: OpenRouterServer) -> None:
+    openrouter_server.enqueue(Respond(200, b"xx", {"Content-Encoding": "br"}))
+    error = fetch_error(openrouter_server)
+    assert "Content-Encoding 'br'" in str(error)
+    assert openrouter_server.request_count == 1
 
 
 def test_read_timeout_is_retried(openrouter_server: OpenRouterServer) -> None:

@@ -34,6 +34,7 @@ import pytest
 from support.hostile_text import raw_controls
 from support.local_backend import LocalBackend, deadline, start_local_backend
 from support.openrouter_server import (
+    BadGzip,
     CutBody,
     Delay,
     OpenRouterServer,
@@ -409,6 +410,16 @@ RECOVERABLE: dict[str, tuple[str, Callable[[], Any], float]] = {
         lambda: CutBody(after_bytes=10_000),
         7.0,
     ),
+    "gzip-garbage": (
+        "Content-Encoding: gzip over a body that is not gzip, then the list",
+        lambda: BadGzip(),
+        7.0,
+    ),
+    "gzip-truncated": (
+        "a gzip body cut at half its length (a whole HTTP message), then the list",
+        lambda: BadGzip(truncated=True),
+        7.0,
+    ),
     "read-timeout": (
         "no answer for 6 s with --timeout 1.5 (read timeout), then the list",
         lambda: Delay(6.0),
@@ -619,6 +630,37 @@ def test_openrouter_persistent_503_gives_up(
     assert openrouter.request_count == 5
     assert after == before
     assert run.seconds < 6
+
+
+def test_openrouter_corrupt_gzip_every_time_gives_up(
+    scenario: ScenarioRecord,
+    work: Workdir,
+    convex: LocalBackend,
+    db: Database,
+    openrouter: OpenRouterServer,
+) -> None:
+    scenario.describe(
+        OPENROUTER,
+        "a corrupt gzip body on every attempt",
+        "retried, then one clear OpenRouter error, exit 3; table unchanged",
+    )
+    before = normalized(seed(work, convex, openrouter, db))
+    openrouter.enqueue(*[BadGzip()] * 10)
+
+    run = work.run("--all", env=settings_env(work, convex, openrouter))
+    after = normalized(db.rows())
+    scenario.measured(
+        outcome=f"{run.outcome()} ({openrouter.request_count} requests)",
+        exit_code=run.exit_code,
+        seconds=run.seconds,
+        db_check=f"{describe_rows(after)}; unchanged: {after == before}",
+    )
+
+    assert run.exit_code == 3
+    run.assert_one_clear_error("5 attempts", "gzip body is corrupt")
+    assert openrouter.request_count == 5
+    assert after == before
+    assert run.seconds < 12
 
 
 def test_openrouter_connection_refused(

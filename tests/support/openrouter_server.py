@@ -16,6 +16,8 @@ gets the default response (the snapshot, or what `serve_json` / `serve_body` set
 - `Delay(seconds, then)`: wait before answering (to trip a read timeout), then answer with
   `then` (default: the default response).
 - `Trickle(chunk_bytes, interval_s)`: the default body sent slowly, chunk by chunk.
+- `BadGzip(truncated)`: `Content-Encoding: gzip` over a body that is not gzip, or (with
+  `truncated`) the default body gzipped and cut short, with a matching Content-Length.
 
 Requests are recorded (`.requests`: method, path, headers) so tests can check the Bearer
 header, the User-Agent and that exactly one GET reached the server. Any path other than
@@ -24,6 +26,7 @@ header, the User-Agent and that exactly one GET reached the server. Any path oth
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import json
 import os
@@ -183,7 +186,15 @@ class Trickle:
     interval_s: float = 0.1
 
 
-Fault = Respond | ResetMidBody | CutBody | Delay | Trickle
+@dataclass(frozen=True)
+class BadGzip:
+    """Declare `Content-Encoding: gzip` and send garbage, or the default body gzipped and
+    cut at half its compressed length (`truncated`); the connection itself stays sound."""
+
+    truncated: bool = False
+
+
+Fault = Respond | ResetMidBody | CutBody | Delay | Trickle | BadGzip
 
 
 @dataclass(frozen=True)
@@ -352,6 +363,8 @@ def _make_handler(server: OpenRouterServer) -> type[BaseHTTPRequestHandler]:
                     self._send(fault.then or default)
             elif isinstance(fault, ResetMidBody | CutBody):
                 self._send_partial(default, fault)
+            elif isinstance(fault, BadGzip):
+                self._send(_bad_gzip(default, fault))
             else:
                 self._trickle(default, fault)
 
@@ -393,6 +406,15 @@ def _make_handler(server: OpenRouterServer) -> type[BaseHTTPRequestHandler]:
                 self.close_connection = True  # the client went away; nothing to do
 
     return Handler
+
+
+def _bad_gzip(response: Respond, fault: BadGzip) -> Respond:
+    if fault.truncated:
+        compressed = gzip.compress(response.body)
+        body = compressed[: len(compressed) // 2]
+    else:
+        body = b"\x1f\x8b this is not a gzip stream " * 64
+    return Respond(response.status, body, {**response.headers, "Content-Encoding": "gzip"})
 
 
 def wait_until(predicate: Callable[[], bool], timeout_s: float = 5.0) -> bool:
