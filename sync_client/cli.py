@@ -275,7 +275,7 @@ def run_sync(options: SyncOptions, output: Output) -> int:
         from sync_client.local import run_local_backend
 
         output.progress("starting the local backend")
-        local_context = run_local_backend()
+        local_context = run_local_backend(progress=output.progress)
     with local_context as backend:
         if backend is not None:
             output.remember(backend.admin_key)

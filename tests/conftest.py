@@ -5,4 +5,5 @@ pytest_plugins = [
     "support.openrouter_fixtures",
     "support.local_backend_fixtures",
     "support.posix_only",
+    "support.built_package",
 ]

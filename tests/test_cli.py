@@ -83,15 +83,11 @@ def test_a_missing_deploy_key_is_a_configuration_error() -> None:
     assert "error: CONVEX_DEPLOY_KEY is not set" in result.stderr
 
 
-def test_local_from_a_non_editable_install_says_to_install_editable(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """`pip install .` puts the package in site-packages, away from local_backend/."""
-    monkeypatch.setattr("sync_client.local.project_root", lambda: tmp_path / "site-packages")
-    result = runner.invoke(app, ["--local", "--free"])
+def test_local_without_node_on_the_path_says_what_it_needs(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["--local", "--free"], env={"PATH": str(tmp_path)})
     assert result.exit_code == 2
-    assert "error: --local needs the project checkout" in result.stderr
-    assert "hint: install the package editable from a clone (`pip install -e .`" in result.stderr
+    assert "error: --local needs Node.js 20+ and npm, and `node` is not on PATH" in result.stderr
+    assert "hint: install Node.js 20+" in result.stderr
 
 
 def test_plain_http_to_a_remote_deployment_is_refused() -> None:

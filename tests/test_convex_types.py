@@ -1,4 +1,5 @@
-"""The Python types of the Convex functions' arguments and rows match `convex/lib/validators.ts`:
+"""The Python types of the Convex functions' arguments and rows match `convex/lib/validators.ts`
+(rows: `convex/lib/documents.ts`, which reads them off `convex/schema.ts`):
 the same fields, the same optional ones, compatible value types (read from the validators'
 own JSON description, so a field added on one side only fails here)."""
 
@@ -20,6 +21,8 @@ PAIRS: list[tuple[str, type]] = [
     ("aiModelDoc", ModelRow),
     ("historyEntry", HistoryEntry),
 ]
+#: The module under convex/lib/ that exports each validator (validators.ts unless named here).
+MODULES = {"aiModelDoc": "documents"}
 
 #: Validator type → the Python types that hold such a value (a v.number() takes an int too).
 PYTHON_TYPES: dict[str, set[object]] = {
@@ -32,10 +35,13 @@ PYTHON_TYPES: dict[str, set[object]] = {
 
 @cache
 def validators() -> dict[str, typing.Any]:
-    names = ", ".join(name for name, _ in PAIRS)
+    imports = "".join(
+        f'import {{ {name} }} from "./convex/lib/{MODULES.get(name, "validators")}";'
+        for name, _ in PAIRS
+    )
     script = (
-        f'import {{ {names} }} from "./convex/lib/validators";'
-        f"console.log(JSON.stringify({{ {', '.join(f'{n}: {n}.json' for n, _ in PAIRS)} }}));"
+        imports
+        + f"console.log(JSON.stringify({{ {', '.join(f'{n}: {n}.json' for n, _ in PAIRS)} }}));"
     )
     done = subprocess.run(
         tsx_command("--input-type=module", "-e", script),

@@ -11,6 +11,7 @@
 import type * as config_topFreeModels from "../config/topFreeModels.js";
 import type * as config_topPaidModels from "../config/topPaidModels.js";
 import type * as lib_aiModels from "../lib/aiModels.js";
+import type * as lib_documents from "../lib/documents.js";
 import type * as lib_errors from "../lib/errors.js";
 import type * as lib_history from "../lib/history.js";
 import type * as lib_limits from "../lib/limits.js";
@@ -31,6 +32,7 @@ declare const fullApi: ApiFromModules<{
   "config/topFreeModels": typeof config_topFreeModels;
   "config/topPaidModels": typeof config_topPaidModels;
   "lib/aiModels": typeof lib_aiModels;
+  "lib/documents": typeof lib_documents;
   "lib/errors": typeof lib_errors;
   "lib/history": typeof lib_history;
   "lib/limits": typeof lib_limits;

@@ -20,13 +20,6 @@ export const aiModelFields = {
   description: v.optional(v.string()),
 };
 
-/** An `aiModels` document as functions return it. */
-export const aiModelDoc = v.object({
-  _id: v.id("aiModels"),
-  _creationTime: v.number(),
-  ...aiModelFields,
-});
-
 /**
  * `upsertModel`'s arguments: the contract the Python client sends. The batched
  * `upsertModels` takes an array of exactly this object.
@@ -124,12 +117,6 @@ export const modelHistoryFields = {
   ...historyTrackedFields,
   changes: v.array(historyChange),
 };
-
-export const modelHistoryDoc = v.object({
-  _id: v.id("modelHistory"),
-  _creationTime: v.number(),
-  ...modelHistoryFields,
-});
 
 export const recordSyncItemResult = v.union(
   v.object({

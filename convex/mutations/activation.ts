@@ -2,7 +2,7 @@ import { v } from "convex/values";
 import { internalMutation } from "../_generated/server";
 import { findModelRows } from "../lib/aiModels";
 import { fail, notFound } from "../lib/errors";
-import { aiModelDoc } from "../lib/validators";
+import { aiModelDoc } from "../lib/documents";
 
 /**
  * Turns a model on or off for the app: `isActive` on every row it has (one, unless

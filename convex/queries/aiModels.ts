@@ -1,6 +1,6 @@
 import { v } from "convex/values";
 import { internalQuery } from "../_generated/server";
-import { aiModelDoc } from "../lib/validators";
+import { aiModelDoc } from "../lib/documents";
 
 /** The `aiModels` rows, oldest first; only those synced from OpenRouter with `syncedOnly`. */
 export const list = internalQuery({

@@ -1,7 +1,7 @@
 import { v } from "convex/values";
 import { internalQuery } from "../_generated/server";
 import { fail, invalidArgument } from "../lib/errors";
-import { modelHistoryDoc } from "../lib/validators";
+import { modelHistoryDoc } from "../lib/documents";
 
 const DEFAULT_HISTORY_LIMIT = 1000;
 

@@ -2,8 +2,8 @@
 import { defineSchema, defineTable } from "convex/server";
 import { v } from "convex/values";
 import { describe, expect, test } from "vitest";
-import { indexDiff, schemaJsonOf } from "./push.js";
-import { documentProblem, findSchemaMismatch } from "./schemaCheck.js";
+import { indexDiff, schemaJsonOf } from "../src/push.js";
+import { documentProblem, findSchemaMismatch } from "../src/schemaCheck.js";
 
 const schema = schemaJsonOf(
   defineSchema({
