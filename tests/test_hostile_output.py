@@ -5,6 +5,7 @@ against a loopback OpenRouter: test_e2e.py's hostile-list tests.)"""
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import json
 import os
@@ -19,6 +20,7 @@ from support.hostile_text import hostile_text, raw_controls
 
 from sync_client.activation import ActivationResult, render_results
 from sync_client.after_sync import AfterSync
+from sync_client.alerts import Alert, ExpiringWarning
 from sync_client.commands import render_after_sync
 from sync_client.console import Output
 from sync_client.doctor import Check, render_check
@@ -74,7 +76,13 @@ def sync_report(api_id: str, text: str, list_synced: str, *, dry_run: bool) -> S
             ModelResult(api_id, 3, list_synced, error=f"upsertModel failed: {text}"),
         ],
         not_attempted=[SyncTarget(api_id, 4, list_synced)],
+        alerts=[Alert(api_id, ("price-increase",), costs(1.0), costs(2.0))],
+        expiring=[ExpiringWarning(api_id, dt.date(2026, 1, 31), retired=True)],
     )
+
+
+def costs(value: float) -> dict[str, float]:
+    return {"inputCostPer1MTokens": value, "outputCostPer1MTokens": 1.0}
 
 
 @contextmanager

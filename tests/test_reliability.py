@@ -43,6 +43,7 @@ from support.openrouter_server import (
     load_snapshot,
     unused_loopback_url,
 )
+from support.rankings_server import RankingsServer, ranking_row
 from support.reliability import (  # noqa: F401  (scenario_fixture is a fixture)
     MATRIX_SNAPSHOT,
     ScenarioRecord,
@@ -1942,4 +1943,38 @@ def test_hostile_openrouter_error_message(
         run.assert_one_clear_error("Forbidden " + HOSTILE_SHOWN)
     else:
         assert "fail     openrouter" in run.stdout and HOSTILE_SHOWN in run.stdout, run.stdout
+    assert run.seconds < 10
+
+
+def test_rankings_credit_their_source(scenario: ScenarioRecord, work: Workdir) -> None:
+    scenario.describe(
+        OPENROUTER,
+        "`rankings --paid`: OpenRouter's rankings data is licensed CC BY 4.0",
+        "the source and licence printed and written into the rewritten list file; exit 0",
+    )
+    attribution = "Ranking data: OpenRouter (openrouter.ai/rankings), CC BY 4.0"
+    rows = [
+        ranking_row(day, permaslug, tokens)
+        for day in ("2026-11-25", "2026-11-26")
+        for permaslug, tokens in (
+            ("anthropic/claude-4.5-sonnet-20250929", 9000),
+            ("openai/gpt-4o", 7000),
+            ("qwen/qwen3-coder-480b-a35b-07-25", 6000),
+        )
+    ]
+    with RankingsServer(api_key=OPENROUTER_KEY) as server:
+        server.set_models(load_snapshot(SNAPSHOT)["data"]).set_rows(rows)
+        run = work.run("rankings", "--paid", env=settings_env(work, None, server.base_url))
+    written = (work.config_dir / "topPaidModels.ts").read_text(encoding="utf-8")
+    printed, in_file = attribution in run.stdout, f"// {attribution}\n" in written
+    scenario.measured(
+        outcome=f"attribution printed: {printed}",
+        exit_code=run.exit_code,
+        seconds=run.seconds,
+        db_check=f"no database; topPaidModels.ts rewritten with the attribution line: {in_file}",
+    )
+
+    assert run.exit_code == 0, run.stderr
+    assert printed and in_file
+    assert "openai/gpt-4o" in written
     assert run.seconds < 10
