@@ -18,11 +18,13 @@ from __future__ import annotations
 
 import json
 import re
+import unicodedata
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import RankingsError
+from .safe_text import json_printable
 from .settings import ListChoice
 
 PAID_FILE = "topPaidModels.ts"
@@ -49,8 +51,9 @@ def api_id_problem(value: str) -> str | None:
             f"{json.dumps(value[:40])}… is {len(value):,} characters long "
             f"(at most {MAX_API_ID_LENGTH})"
         )
+    # Category Cc: C0 controls, DEL and C1 controls.
     if value != value.strip() or any(
-        char.isspace() or ord(char) < 0x20 or ord(char) == 0x7F for char in value
+        char.isspace() or unicodedata.category(char) == "Cc" for char in value
     ):
         return f"{json.dumps(value)[:60]} holds whitespace or control characters"
     return None
@@ -149,8 +152,9 @@ def render_ranked_list(
             raise ValueError(f"a header line cannot hold a line break: {line!r}")
     lines.append(f"export const {constant_name} = [")
     for model in sorted(models, key=lambda model: model.rank):
-        # JSON string syntax is valid JavaScript string syntax.
-        api_id = json.dumps(model.api_id, ensure_ascii=False)
+        # JSON string syntax is valid JavaScript string syntax; characters a terminal acts on
+        # (and U+2028/U+2029, line breaks to older JavaScript) are written as \u escapes.
+        api_id = json_printable(json.dumps(model.api_id, ensure_ascii=False))
         lines.append(f"  {{ apiId: {api_id}, rank: {model.rank} }},")
     lines.append("] as const;")
     return "\n".join(lines) + "\n"

@@ -107,6 +107,8 @@ def test_gaps_in_ranks_are_allowed() -> None:
         ('[{apiId: "", rank: 1}]', 1, 10, "apiId is empty"),
         ('[{apiId: " a/b", rank: 1}]', 1, 10, "whitespace or control characters"),
         ('[{apiId: "a\\tb", rank: 1}]', 1, 10, "whitespace or control characters"),
+        ('[{apiId: "a\\x1b[2Jb", rank: 1}]', 1, 10, "whitespace or control characters"),
+        ('[{apiId: "a\\u009bb", rank: 1}]', 1, 10, "whitespace or control characters"),
         ('[{apiId: "a/b, rank: 1}]', 1, 10, "unterminated string"),
         ('[{apiId: "a\n", rank: 1}]', 1, 10, "unterminated string"),
         ("[{apiId: `a`, rank: 1}]", 1, 10, "template strings are not supported"),
@@ -270,6 +272,14 @@ def test_render_writes_the_documented_form() -> None:
         "] as const;\n"
     )
     assert read_header_comments(text) == ["Top free models", "", "Last updated: 2026-11-27"]
+
+
+def test_render_writes_what_a_terminal_would_act_on_as_escapes() -> None:
+    odd = "vendor/\u202emodel\u2066-模型"  # a valid id: reordering marks are no control
+    text = render_ranked_list("TOP_FREE_MODELS", ranked((odd, 1), ("c1/\x9b\x7f", 2)))
+    assert '{ apiId: "vendor/\\u202emodel\\u2066-模型", rank: 1 }' in text
+    assert '{ apiId: "c1/\\u009b\\u007f", rank: 2 }' in text
+    assert parse_ranked_list(text.replace("c1/\\u009b\\u007f", "c1/x"))[0].api_id == odd
 
 
 def test_render_rejects_bad_constant_name_and_multiline_header() -> None:
