@@ -30,7 +30,7 @@ from sync_client.errors import ConfigError, ExitCode
 
 if TYPE_CHECKING:
     from sync_client.after_sync import AfterSync
-    from sync_client.api import SyncList
+    from sync_client.api import SyncList, SyncResult
     from sync_client.api import SyncOptions as LibraryOptions
     from sync_client.convex_types import ModelRow
     from sync_client.local import LocalBackendHandle
@@ -258,7 +258,34 @@ def library_options(
 
 
 def run_sync(options: SyncOptions, output: Output) -> int:
-    """The sync command's body; returns the exit code."""
+    """The sync command's body; returns the exit code. Under GitHub Actions it also appends
+    the run's markdown report to the job summary (`job_summary`)."""
+    from sync_client.errors import SyncModelsError
+    from sync_client.job_summary import render_failure_summary, render_sync_summary
+
+    try:
+        result, rows = _sync(options, output)
+    except SyncModelsError as error:
+        _write_job_summary(output, render_failure_summary(error))
+        raise
+    _render(result.report, rows, output, result.after)
+    _write_job_summary(output, render_sync_summary(result.report, result.after))
+    return result.exit_code
+
+
+def _write_job_summary(output: Output, markdown: str) -> None:
+    """Append to the job summary when GitHub Actions asks for one; a failure to write it is a
+    warning, never the run's outcome."""
+    from sync_client.job_summary import SUMMARY_VARIABLE, append_summary
+
+    try:
+        append_summary(markdown)
+    except OSError as error:
+        output.progress(f"warning: could not append to {SUMMARY_VARIABLE}: {error}")
+
+
+def _sync(options: SyncOptions, output: Output) -> tuple[SyncResult, list[ModelRow] | None]:
+    """Settings, the sync itself (in the local backend with `--local`), and that backend's rows."""
     import dataclasses
 
     from sync_client.api import sync
@@ -291,8 +318,7 @@ def run_sync(options: SyncOptions, output: Output) -> int:
         if backend is not None and result.report.aborted is None:
             with open_store(backend.url, backend.admin_key, options.timeout_s) as store:
                 rows = store.list_models()
-    _render(result.report, rows, output, result.after)
-    return result.exit_code
+    return result, rows
 
 
 def _render(

@@ -45,14 +45,17 @@ def _change_line(change: FieldChange) -> str:
     return f"      {printable(change.field)}: {before} → {after}"
 
 
-def render_human(report: SyncReport) -> str:
-    """The summary block, then one line per model (and, in a dry run, the fields it changes)."""
+def summary_title(report: SyncReport) -> str:
+    """The report's first line: complete, dry run, or stopped early."""
     if report.aborted is not None:
-        title = "⛔ Sync stopped early — Convex became unreachable; what was done is listed below"
-    elif report.dry_run:
-        title = "🔎 Dry run — nothing was written"
-    else:
-        title = "✅ Sync complete!"
+        return "⛔ Sync stopped early — Convex became unreachable; what was done is listed below"
+    if report.dry_run:
+        return "🔎 Dry run — nothing was written"
+    return "✅ Sync complete!"
+
+
+def summary_counts(report: SyncReport) -> list[tuple[str, int | str]]:
+    """The report's counts, labelled, in the order shown (the list synced first)."""
     counts: list[tuple[str, int | str]] = [
         ("List synced", report.list_synced),
         ("Total", report.total),
@@ -68,6 +71,12 @@ def render_human(report: SyncReport) -> str:
     counts += [("Free", report.free), ("Paid", report.paid), ("Errors", report.errors)]
     if report.not_attempted:
         counts.append(("Not attempted", len(report.not_attempted)))
+    return counts
+
+
+def render_human(report: SyncReport) -> str:
+    """The summary block, then one line per model (and, in a dry run, the fields it changes)."""
+    title, counts = summary_title(report), summary_counts(report)
     lines = [title, *(f"   {label}: {value}" for label, value in counts), ""]
     for result in report.results:
         lines.append(_result_line(result))

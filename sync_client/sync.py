@@ -93,6 +93,8 @@ class ModelResult:
     is_free: bool | None = None
     error: str | None = None
     changes: tuple[FieldChange, ...] = ()
+    #: The `upsertModel` arguments written (or, in a dry run, planned); None for an error.
+    args: UpsertArgs | None = None
 
     @property
     def ok(self) -> bool:
@@ -420,6 +422,7 @@ def written_result(target: SyncTarget, action: Action, args: UpsertArgs) -> Mode
         target.list_name,
         action=action,
         is_free=bool(args.get("isFree")),
+        args=args,
     )
 
 
@@ -434,4 +437,5 @@ def planned_result(target: SyncTarget, row: ModelRow | None, args: UpsertArgs) -
         planned=planned,
         is_free=bool(args.get("isFree")),
         changes=changes,
+        args=args,
     )
