@@ -31,6 +31,8 @@ sys.path.insert(0, str(REPO_ROOT / "tests"))  # the matrix's data is named by it
 from support.openrouter_server import describe_snapshot  # noqa: E402
 from support.reliability import MATRIX_SNAPSHOT  # noqa: E402
 
+from sync_client.safe_text import markdown_text  # noqa: E402
+
 MATRIX = "tests/test_reliability.py"
 LOG_ENV_VAR = "SYNC_MODELS_RELIABILITY_LOG"
 GROUP_ORDER = ("OpenRouter", "Convex", "Input", "Security")
@@ -84,8 +86,15 @@ def read_verdicts(junit: Path) -> dict[str, str]:
 
 
 def cell(value: Any) -> str:
+    """A table cell of text written here (a scenario, what it expects: backticks are code)."""
     text = "—" if value is None or value == "" else str(value)
     return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
+
+
+def measured_cell(value: Any) -> str:
+    """A table cell of what a run printed, which quotes outside text: shown as typed (no
+    link, image, HTML or cell border of its own)."""
+    return "—" if value is None or value == "" else markdown_text(str(value))
 
 
 def tool_version(*command: str) -> str:
@@ -153,15 +162,15 @@ def render(
             name = record["id"].rpartition("::")[2]
             seconds_text = None if record["seconds"] is None else f"{record['seconds']:.2f}"
             row = [
-                record["scenario"],
-                record["expected"],
-                record["outcome"],
-                record["exit_code"],
-                seconds_text,
-                record["db_check"],
-                verdicts.get(name, "not run"),
+                cell(record["scenario"]),
+                cell(record["expected"]),
+                measured_cell(record["outcome"]),
+                cell(record["exit_code"]),
+                cell(seconds_text),
+                measured_cell(record["db_check"]),
+                cell(verdicts.get(name, "not run")),
             ]
-            lines.append("| " + " | ".join(cell(value) for value in row) + " |")
+            lines.append("| " + " | ".join(row) + " |")
     missing = sorted(set(verdicts) - {r["id"].rpartition("::")[2] for r in records})
     if missing:
         lines += ["", "Tests that recorded no measurement: " + ", ".join(missing)]
