@@ -45,8 +45,6 @@ def follow_up_sync(
     store: ActivationStore,
     *,
     record_history: Callable[[list[HistoryEntry]], int] | None,
-    listed_ids: Collection[str] | None,
-    list_label: str,
     catalog_ids: Collection[str] | None,
     deactivate_stale: bool,
     deactivate_over_budget: bool = False,
@@ -84,9 +82,9 @@ def follow_up_sync(
             )
         except SyncModelsError as error:
             after.history_error = str(error)
-    after.stale = find_stale(
-        rows, listed_ids=listed_ids, list_label=list_label, catalog_ids=catalog_ids
-    )
+    # Stale is what OpenRouter no longer lists, whichever mode synced the row (status judges
+    # it the same way): a model in no ranked list but still listed may be a --catalog row.
+    after.stale = find_stale(rows, listed_ids=None, catalog_ids=catalog_ids)
     if deactivate_stale and not report.dry_run:
         try:
             after.deactivated = deactivate(store, after.stale)

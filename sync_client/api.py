@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from sync_client.alerts import DEFAULT_EXPIRING_WITHIN_DAYS
-from sync_client.errors import ConfigError, ExitCode, SyncModelsError
+from sync_client.errors import ConfigError, ExitCode
 
 if TYPE_CHECKING:
     from sync_client.after_sync import AfterSync
@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from sync_client.convex_store import ConvexStore
     from sync_client.openrouter import Catalog
     from sync_client.settings import Settings
-    from sync_client.sync import StepCallback, SyncReport, SyncTarget
+    from sync_client.sync import StepCallback, SyncReport
 
 DEFAULT_CONFIG_DIR = Path("convex/config")
 DEFAULT_TIMEOUT_S = 30.0
@@ -209,50 +209,20 @@ def sync(
     if report.aborted is not None:
         return SyncResult(report, None)
     with open_deployment() as store:
-        after = _follow_up(report, store, targets, fetch.catalog, options, progress)
+        after = _follow_up(report, store, fetch.catalog, options)
     return SyncResult(report, after)
 
 
 def _follow_up(
-    report: SyncReport,
-    store: ConvexStore,
-    targets: list[SyncTarget],
-    catalog: Catalog | None,
-    options: SyncOptions,
-    progress: Callable[[str], None],
+    report: SyncReport, store: ConvexStore, catalog: Catalog | None, options: SyncOptions
 ) -> AfterSync:
     from sync_client.after_sync import follow_up_sync
 
-    catalog_ids = None if catalog is None else set(catalog.ids())
     return follow_up_sync(
         report,
         store,
         record_history=store.record_history,
-        listed_ids=catalog_ids
-        if options.lists == "catalog"
-        else _listed_ids(targets, options, progress),
-        list_label="catalog" if options.lists == "catalog" else "paid or free",
-        catalog_ids=catalog_ids,
+        catalog_ids=None if catalog is None else set(catalog.ids()),
         deactivate_stale=options.deactivate_stale,
         deactivate_over_budget=options.deactivate_over_budget,
     )
-
-
-def _listed_ids(
-    targets: list[SyncTarget], options: SyncOptions, progress: Callable[[str], None]
-) -> set[str] | None:
-    """The ids a synced row must be among not to be stale, or None to judge by OpenRouter alone.
-
-    A list sync compares with BOTH ranked lists (and the `--model` ids): after `--free`, a
-    model of the paid list is still in use, not stale.
-    """
-    if options.lists is None:
-        return None
-    from sync_client.rankings import load_rankings
-
-    try:
-        ranked = load_rankings(options.config_dir, "all")
-    except SyncModelsError as error:
-        progress(f"warning: stale models judged by OpenRouter alone: {error}")
-        return None
-    return {model.api_id for model in ranked} | {target.api_id for target in targets}

@@ -136,7 +136,7 @@ def sync_command(
         bool,
         typer.Option(
             "--deactivate-stale",
-            help="Set synced models in neither ranked list, or gone from OpenRouter, inactive.",
+            help="Set synced models that OpenRouter no longer lists inactive.",
         ),
     ] = False,
     catalog: Annotated[

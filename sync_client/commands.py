@@ -253,27 +253,33 @@ def history_command(
 
 
 def status_command(
-    config_dir: ConfigDirFlag = DEFAULT_CONFIG_DIR,
+    max_cost_per_1m: Annotated[
+        float | None,
+        typer.Option(
+            "--max-cost-per-1m",
+            metavar="USD",
+            min=0,
+            help="Mark the active models above this budget (default: SYNC_MAX_COST_PER_1M).",
+        ),
+    ] = None,
     json_output: JsonFlag = False,
     env_file: EnvFileFlag = None,
     prod: ProdFlag = False,
     timeout_s: TimeoutFlag = DEFAULT_TIMEOUT_S,
 ) -> None:
-    """List the synced models: active, free, costs, last synced, stale."""
-    from sync_client.rankings import load_rankings
+    """List the synced models: active, free, costs, last synced, stale (OpenRouter no longer
+    lists it, as a sync judges it) and, with a budget, over budget."""
     from sync_client.status import build_status, render_status, status_document
 
     def body(output: Output) -> int:
         settings = load_cli_settings(output, env_file, prod)
-        listed: set[str] | None
-        try:
-            listed = {model.api_id for model in load_rankings(config_dir, "all")}
-        except SyncModelsError as error:
-            output.progress(f"warning: stale is unknown: {error}")
-            listed = None
+        listed = _listed_by_openrouter(settings, timeout_s, output)
         with _store(settings, timeout_s) as store:
             rows = store.list_models(synced_only=True)
-        status = build_status(rows, now_ms=time.time() * 1000, listed_ids=listed)
+        budget = settings.max_cost_per_1m if max_cost_per_1m is None else max_cost_per_1m
+        status = build_status(
+            rows, now_ms=time.time() * 1000, catalog_ids=listed, max_cost_per_1m=budget
+        )
         if output.json_mode:
             output.document(status_document(status))
         else:
@@ -281,6 +287,25 @@ def status_command(
         return int(ExitCode.OK)
 
     _guarded(json_output, body)
+
+
+def _listed_by_openrouter(settings: Settings, timeout_s: float, output: Output) -> set[str] | None:
+    """The ids OpenRouter lists now (one fetch, as a sync's), or None with a warning."""
+    import httpx
+
+    from sync_client.openrouter import fetch_catalog
+
+    try:
+        catalog = fetch_catalog(
+            settings.openrouter_base_url,
+            api_key=settings.openrouter_api_key,
+            timeout=httpx.Timeout(timeout_s),
+            log=output.progress,
+        )
+    except SyncModelsError as error:
+        output.progress(f"warning: stale is unknown: {error}")
+        return None
+    return set(catalog.ids())
 
 
 # --- activate / deactivate --------------------------------------------------------------------

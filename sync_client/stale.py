@@ -1,5 +1,6 @@
-"""Stale models: rows synced from OpenRouter that the chosen list no longer holds, or that
-OpenRouter no longer lists. Reported after every sync; deactivated only on request."""
+"""Stale models: rows synced from OpenRouter that OpenRouter no longer lists (the sync and
+`status` both judge so; `find_stale` can also compare with a list of ids). Reported after
+every sync; deactivated only on request."""
 
 from __future__ import annotations
 

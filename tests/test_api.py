@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from support.local_backend import LocalBackend
-from support.openrouter_server import OpenRouterServer, Respond
+from support.openrouter_server import OpenRouterServer, Respond, load_snapshot
 
 from sync_client.api import SyncOptions, SyncResult, sync
 from sync_client.convex_store import ConvexStore
@@ -84,15 +84,20 @@ def test_a_library_sync_writes_reports_and_records_history(
     assert again.after is not None and again.after.history_recorded == 0
 
 
-def test_only_models_a_dry_run_and_the_stale_report(settings: Settings, config_dir: Path) -> None:
+def test_only_models_a_dry_run_and_the_stale_report(
+    settings: Settings, config_dir: Path, openrouter_server: OpenRouterServer
+) -> None:
     first = sync(
         settings,
         SyncOptions(lists=None, models=("openai/gpt-4o",), config_dir=config_dir, timeout_s=10),
     )
     assert first.ok and first.report.list_synced == "--model"
     assert set(rows(settings)) == {"openai/gpt-4o"}
-    # A free sync after it: gpt-4o is in neither list, so it is stale (and would be
+    # A free sync after it, when OpenRouter no longer lists gpt-4o: it is stale (and would be
     # deactivated, but a dry run changes nothing).
+    snapshot = load_snapshot(SNAPSHOT)
+    snapshot["data"] = [m for m in snapshot["data"] if m["id"] != "openai/gpt-4o"]
+    openrouter_server.serve_json(snapshot)
     planned = sync(
         settings,
         SyncOptions(lists="free", dry_run=True, deactivate_stale=True, config_dir=config_dir),

@@ -224,17 +224,18 @@ def test_stale_models_are_reported_and_deactivated_only_on_request(
     assert cli.sync("--paid").exit_code == 0
     assert cli.run("activate", SONNET, GPT4O, CODER).exit_code == 0
 
-    cli.write_paid(SONNET)
+    cli.write_paid(SONNET)  # GPT-4o leaves the ranked list; OpenRouter still lists it
     cli.openrouter.set_models(m for m in snapshot_models if m["id"] != CODER)
     report = cli.sync("--paid")
     assert report.exit_code == 0, report.output
-    assert f"[STALE] {GPT4O} — not in the paid or free list (active)" in report.stdout
-    assert (
-        f"[STALE] {CODER} — not in the paid or free list; no longer listed by OpenRouter"
-        in report.stdout
-    )
+    assert f"[STALE] {CODER} — no longer listed by OpenRouter (active)" in report.stdout
+    assert GPT4O not in report.stdout
     assert "--deactivate-stale" in report.stdout
     assert all(row["isActive"] for row in cli.rows().values())
+    # status judges stale the same way, against OpenRouter's list, and says so
+    status = json.loads(cli.run("status", "--json").stdout)
+    assert [model["apiId"] for model in status["models"] if model["stale"]] == [CODER]
+    assert status["staleCheckedAgainst"] == "OpenRouter's models list, fetched now"
 
     dry = cli.sync("--paid", "--deactivate-stale", "--dry-run")
     assert "dry run: --deactivate-stale changed nothing" in dry.stdout
@@ -243,25 +244,26 @@ def test_stale_models_are_reported_and_deactivated_only_on_request(
     done = cli.sync("--paid", "--deactivate-stale", "--json")
     assert done.exit_code == 0, done.output
     stale = {item["apiId"]: item for item in json.loads(done.stdout)["stale"]}
-    assert set(stale) == {GPT4O, CODER}
-    assert stale[GPT4O]["deactivated"] is True
+    assert set(stale) == {CODER}
+    assert stale[CODER]["deactivated"] is True
     active = {api_id: row["isActive"] for api_id, row in cli.rows().items()}
-    assert active == {SONNET: True, GPT4O: False, CODER: False}
+    assert active == {SONNET: True, GPT4O: True, CODER: False}
 
 
-def test_a_free_sync_leaves_the_paid_lists_models_alone(cli: Cli) -> None:
+def test_a_model_another_list_or_mode_synced_is_not_stale(cli: Cli) -> None:
     cli.write_paid(SONNET, GPT4O)
     cli.write_free(CODER_FREE)
     assert cli.sync("--all").exit_code == 0
-    assert cli.run("activate", SONNET, GPT4O, CODER_FREE).exit_code == 0
+    assert cli.sync("--catalog").exit_code == 0
+    assert cli.run("activate", SONNET, GPT4O, CODER_FREE, CODER).exit_code == 0
 
-    cli.write_paid(SONNET)  # GPT-4o leaves the paid list
-    result = cli.sync("--free", "--deactivate-stale", "--json")
-    assert result.exit_code == 0, result.output
-    stale = [item["apiId"] for item in json.loads(result.stdout)["stale"]]
-    assert stale == [GPT4O]
-    active = {api_id: row["isActive"] for api_id, row in cli.rows().items()}
-    assert active == {SONNET: True, GPT4O: False, CODER_FREE: True}
+    cli.write_paid(SONNET)  # GPT-4o leaves the paid list; OpenRouter lists it still
+    for mode in ("--free", "--paid"):
+        result = cli.sync(mode, "--deactivate-stale", "--json")
+        assert result.exit_code == 0, result.output
+        assert json.loads(result.stdout)["stale"] == []
+    rows = cli.rows()
+    assert all(rows[api_id]["isActive"] for api_id in (SONNET, GPT4O, CODER_FREE, CODER))
 
 
 # --- activation and status ----------------------------------------------------------------------
@@ -289,16 +291,15 @@ def test_activation_with_a_budget_and_status(cli: Cli) -> None:
     off = cli.run("deactivate", CODER, "--json")
     assert json.loads(off.stdout)["results"][0]["outcome"] == "deactivated"
 
-    cli.write_paid(SONNET, GPT4O)
-    status = cli.run("status", "--config-dir", str(cli.config_dir))
+    status = cli.run("status", "--max-cost-per-1m", "10")
     assert status.exit_code == 0, status.output
     table = {line.split()[0]: line.split() for line in status.stdout.splitlines()[1:4]}
     assert table[SONNET][1:5] == ["yes", "no", "$3", "$15"]
-    assert table[SONNET][-1] == "no"
-    assert table[CODER][1] == "no" and table[CODER][-1] == "yes"
-    assert status.stdout.splitlines()[-1] == "3 synced, 1 active, 1 stale"
+    assert table[SONNET][-2:] == ["no", "yes"]  # not stale; over the budget
+    assert table[CODER][1] == "no" and table[CODER][-2:] == ["no", "-"]
+    assert status.stdout.splitlines()[-2] == "3 synced, 1 active, 0 stale, 1 over budget"
 
-    document = json.loads(cli.run("status", "--json", "--config-dir", str(cli.config_dir)).stdout)
+    document = json.loads(cli.run("status", "--json").stdout)
     by_id = {model["apiId"]: model for model in document["models"]}
     assert by_id[GPT4O]["outputCostPer1MTokens"] == 10.0
     assert by_id[GPT4O]["ageSeconds"] < 60

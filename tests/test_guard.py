@@ -12,7 +12,9 @@ from typing import Any
 import pytest
 from support.local_backend import LocalBackend
 from support.openrouter_server import OpenRouterServer, load_snapshot
-from test_e2e import FREE, NEW_SNAPSHOT, PAID, Harness, write_list
+from test_e2e import FREE, NEW_SNAPSHOT, PAID, Harness, runner, write_list
+
+from sync_client.cli import app
 
 DEARER = "anthropic/claude-sonnet-4.5"  # $3 / $15 per 1M: OpenRouter raises it
 PROMOTION = "qwen/qwen3-coder:free"  # free: the promotion ends
@@ -180,3 +182,19 @@ def test_prod_without_sync_model_list_syncs_the_paid_list(harness: Harness) -> N
     assert [r["apiId"] for r in document["results"]] == PAID
     free = harness.run("--prod", "--json", SYNC_MODEL_LIST="free")
     assert json.loads(free.stdout)["summary"]["listSynced"] == "free"
+
+
+def test_status_marks_stale_the_models_the_sync_found_stale(harness: Harness) -> None:
+    assert harness.run("--paid").exit_code == 0
+    snapshot = copy.deepcopy(load_snapshot(NEW_SNAPSHOT))
+    snapshot["data"] = [m for m in snapshot["data"] if m["id"] != DEARER]
+    harness.openrouter.serve_json(snapshot)
+    synced = harness.run("--free", "--json")  # another list: still judged by OpenRouter's list
+    sync_stale = [item["apiId"] for item in json.loads(synced.stdout)["stale"]]
+    assert sync_stale == [DEARER]
+
+    status = runner.invoke(app, ["status", "--json"], env=harness.env)  # takes no --config-dir
+    assert status.exit_code == 0, status.output
+    models = json.loads(status.stdout)["models"]
+    assert [model["apiId"] for model in models if model["stale"]] == sync_stale
+    assert all(model["stale"] is not None for model in models)

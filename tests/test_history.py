@@ -155,8 +155,6 @@ def test_a_catalog_sized_history_is_sent_in_chunks_and_a_dry_run_records_nothing
             report,
             _RowsOnly(rows),
             record_history=record,
-            listed_ids=set(ids),
-            list_label="catalog",
             catalog_ids=set(ids),
             deactivate_stale=True,
         )

@@ -58,7 +58,7 @@ def test_only_synced_rows_sorted_with_age_and_stale() -> None:
 
 
 def test_the_table_lines_up_and_sums_up() -> None:
-    text = render_status(build_status(ROWS, now_ms=NOW_MS, listed_ids={"b/paid"}))
+    text = render_status(build_status(ROWS, now_ms=NOW_MS, catalog_ids={"b/paid"}))
     lines = text.splitlines()
     assert lines[0].split() == [
         "MODEL",
@@ -74,7 +74,26 @@ def test_the_table_lines_up_and_sums_up() -> None:
     assert lines[2].split() == ["b/paid", "yes", "no", "$3", "$15", "2h", "ago", "no"]
     column = lines[0].index("ACTIVE")
     assert lines[1][column:].startswith("no") and lines[2][column:].startswith("yes")
-    assert lines[-1] == "2 synced, 1 active, 1 stale"
+    assert lines[-2:] == [
+        "2 synced, 1 active, 1 stale",
+        "stale: not in OpenRouter's models list, fetched now",
+    ]
+    unknown = render_status(build_status(ROWS, now_ms=NOW_MS)).splitlines()
+    assert unknown[-1] == "stale: unknown (OpenRouter not reached)"
+
+
+def test_a_budget_marks_the_active_models_over_it() -> None:
+    rows = build_status(ROWS, now_ms=NOW_MS, max_cost_per_1m=10.0)
+    assert [(row.api_id, row.over_budget) for row in rows] == [
+        ("a/free:free", False),
+        ("b/paid", True),
+    ]
+    lines = render_status(rows).splitlines()
+    assert lines[0].split()[-2:] == ["OVER", "BUDGET"]
+    assert lines[1].split()[-1] == "-" and lines[2].split()[-1] == "yes"
+    assert lines[-2] == "2 synced, 1 active, 0 stale, 1 over budget"
+    assert status_document(rows)["models"][1]["overBudget"] is True
+    assert build_status(ROWS, now_ms=NOW_MS)[1].over_budget is None
 
 
 def test_ages_use_the_largest_whole_unit() -> None:
