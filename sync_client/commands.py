@@ -416,6 +416,57 @@ def doctor_command(
     _guarded(json_output, body)
 
 
+# --- init -------------------------------------------------------------------------------------
+
+
+def init_command(
+    convex_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--convex-dir",
+            metavar="DIR",
+            help="The app's Convex functions folder (default: convex.json's, else ./convex).",
+        ),
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Print the plan; write nothing.")
+    ] = False,
+    force: Annotated[
+        bool, typer.Option("--force", help="Overwrite function files that differ.")
+    ] = False,
+    json_output: JsonFlag = False,
+) -> None:
+    """Add the sync's Convex functions to this app: write them into convex/ and merge its
+    schema.ts (keeping the app's fields and indexes). Then run `npx convex deploy`."""
+    from sync_client.init_app import (
+        apply_plan,
+        default_convex_dir,
+        plan_document,
+        plan_init,
+        refusal,
+        render_plan,
+    )
+    from sync_client.report import error_document
+
+    def body(output: Output) -> int:
+        plan = plan_init(convex_dir or default_convex_dir(Path.cwd()), force=force)
+        refused = refusal(plan) if plan.refused else None
+        if refused is None and not dry_run:
+            apply_plan(plan)
+        if output.json_mode:
+            document = plan_document(plan, dry_run=dry_run)
+            if refused is not None:
+                document.update(error_document(refused))
+            output.document(document)
+        else:
+            output.data(render_plan(plan, dry_run=dry_run))
+            if refused is not None:
+                output.error(refused)
+        return int(ExitCode.USAGE) if refused is not None else int(ExitCode.OK)
+
+    _guarded(json_output, body)
+
+
 def _remember_secrets(output: Output, env_file: Path | None, prod: bool) -> None:
     """Scrub the secrets of the settings from all output, if the settings can be read."""
     from sync_client.settings import load_settings
@@ -436,6 +487,7 @@ def register(app: typer.Typer) -> None:
     app.command("activate")(activate_command)
     app.command("deactivate")(deactivate_command)
     app.command("doctor")(doctor_command)
+    app.command("init")(init_command)
 
 
 # --- after a sync -----------------------------------------------------------------------------
