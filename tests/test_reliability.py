@@ -975,7 +975,8 @@ def test_convex_is_active_flipped_between_runs(
     scenario.describe(
         CONVEX,
         "a person activates 2 models and deactivates 1 between runs; prices then change",
-        "the rerun updates prices and keeps every isActive as the person set it",
+        "the rerun updates prices, keeps every isActive as the person set it, and alerts on "
+        "the active model that got dearer: exit 4",
     )
     seed(work, convex, openrouter, db)
     choices = {PAID[0]: True, FREE[1]: True, PAID[1]: False}
@@ -994,7 +995,10 @@ def test_convex_is_active_flipped_between_runs(
         db_check=f"{describe_rows(list(rows.values()))}; person's isActive kept: {kept}",
     )
 
-    assert run.exit_code == 0, run.stderr
+    assert run.exit_code == 4, run.stderr
+    assert [line for line in run.stdout.splitlines() if "[ALERT]" in line] == [
+        f"  [ALERT] {PAID[0]} — price-increase: input $3/1M → $4/1M, output $15/1M → $20/1M"
+    ]
     assert kept
     assert all(not rows[api_id]["isActive"] for api_id in ALL_IDS if api_id not in choices)
     assert rows[PAID[0]]["inputCostPer1MTokens"] == 4.0
@@ -1836,7 +1840,7 @@ def test_hostile_text_is_shown_escaped(
         seed_hostile_rows(db)
     openrouter.serve_json(hostile_snapshot())
 
-    if case == "history":  # the one command without --config-dir
+    if case in ("history", "status"):  # the commands without --config-dir
         run = RunningCli(args, env, work.root).finish(60)
     else:
         run = work.run(*args, env=env)
