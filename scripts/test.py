@@ -79,7 +79,8 @@ def main(pytest_args: Sequence[str]) -> None:
         ("ruff", [python, "-m", "ruff", "check", "."]),
         ("mypy", [python, "-m", "mypy"]),
         ("workflows", [*schema, "vendor.github-workflows", *workflows]),
-        ("zizmor", [zizmor, "--offline", "--quiet", ".github/workflows"]),
+        ("action", [*schema, "vendor.github-actions", "action.yml"]),
+        ("zizmor", [zizmor, "--offline", "--quiet", ".github/workflows", "action.yml"]),
         ("tsc", [npx, "tsc", "--noEmit"]),
         # The Convex files an app copies compile under convex/tsconfig.json (the Convex default)
         # and under the strictest options an app may turn on.
