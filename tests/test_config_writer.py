@@ -176,6 +176,7 @@ def test_a_failed_write_keeps_the_original_and_no_temporary_file(
     assert sorted(p.name for p in config_dir.iterdir()) == ["topFreeModels.ts", "topPaidModels.ts"]
 
 
+@pytest.mark.posix_only(reason="POSIX file modes (Windows keeps only a read-only flag)")
 def test_the_file_mode_is_kept(config_dir: Path) -> None:
     path = config_dir / "topPaidModels.ts"
     path.chmod(0o640)

@@ -5,7 +5,6 @@ loopback OpenRouter; and the same runs with stderr redirected."""
 from __future__ import annotations
 
 import os
-import pty
 import re
 import select
 import signal
@@ -20,6 +19,10 @@ from support.local_backend import LocalBackend
 from support.openrouter_server import OpenRouterServer
 
 from sync_client.progress_bar import stderr_is_a_terminal
+
+pytestmark = pytest.mark.posix_only(
+    reason="gives the CLI a pseudo-terminal for stderr (pty: POSIX only; Windows consoles differ)"
+)
 
 SNAPSHOT = "models-2025-12-02.json"
 FREE = ["qwen/qwen3-coder:free", "google/gemma-3-27b-it:free", "arcee-ai/trinity-mini:free"]
@@ -76,6 +79,8 @@ def run_cli(
     if not tty:
         done = subprocess.run(command, env=env, cwd=cwd, capture_output=True, timeout=60)
         return Run(done.returncode, done.stdout, done.stderr.decode())
+    import pty  # POSIX only, as the module's marker says
+
     primary, secondary = pty.openpty()
     process = subprocess.Popen(
         command,
@@ -116,6 +121,8 @@ def run_cli(
 
 
 def test_stderr_is_a_terminal_only_for_a_tty(monkeypatch: pytest.MonkeyPatch) -> None:
+    import pty
+
     primary, secondary = pty.openpty()
     with os.fdopen(secondary, "w") as terminal, open(os.devnull, "w") as null:
         monkeypatch.setenv("TERM", "xterm")

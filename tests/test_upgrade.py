@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import secrets
 import subprocess
 import sys
@@ -23,6 +22,7 @@ from typing import Any
 
 import httpx
 from support.convex_cli import convex_project, deploy
+from support.env_fixtures import clean_environment
 from support.expected_rows import expected_row
 from support.local_backend import REPO_ROOT, LocalBackend, start_local_backend
 from support.openrouter_server import OpenRouterServer
@@ -300,15 +300,12 @@ def test_one_sync_converges_the_original_syncs_rows(
         assert "syncedFromOpenRouter" not in before["gpt-4o"][0]
 
         started_ms = time.time() * 1000
-        env = {
-            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-            "HOME": str(tmp_path),
-            "LANG": "C.UTF-8",
-            "PYTHONPATH": str(REPO_ROOT),
-            "CONVEX_URL": deployment.url,
-            "CONVEX_DEPLOY_KEY": ADMIN_KEY,
-            "OPENROUTER_BASE_URL": openrouter_server.base_url,
-        }
+        env = clean_environment(
+            tmp_path,
+            CONVEX_URL=deployment.url,
+            CONVEX_DEPLOY_KEY=ADMIN_KEY,
+            OPENROUTER_BASE_URL=openrouter_server.base_url,
+        )
         sync = ["--all", "--json", "--config-dir", str(config_dir)]
         dry_run = run_cli([*sync, "--dry-run"], env, tmp_path)
         after_dry_run = by_id(database.rows())

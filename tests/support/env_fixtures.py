@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
 
@@ -24,3 +25,23 @@ def clean_sync_env(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in list(os.environ):
         if is_project_variable(name):
             monkeypatch.delenv(name, raising=False)
+
+
+#: What a process needs from the environment on Windows to start at all (Python's random
+#: seed needs SYSTEMROOT) and to find temporary folders and executables; absent elsewhere.
+_SYSTEM_VARIABLES = ("SYSTEMROOT", "PATHEXT", "COMSPEC", "TEMP", "TMP")
+
+
+def clean_environment(home: Path, **settings: str) -> dict[str, str]:
+    """A minimal environment for a CLI run: PATH, a home of its own, a UTF-8 locale, the
+    repository on PYTHONPATH, what the OS itself needs, and only the given settings."""
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        "HOME": str(home),
+        "USERPROFILE": str(home),
+        "LANG": "C.UTF-8",
+        "PYTHONPATH": str(Path(__file__).resolve().parents[2]),
+    }
+    env.update({name: os.environ[name] for name in _SYSTEM_VARIABLES if name in os.environ})
+    env.update(settings)
+    return env
