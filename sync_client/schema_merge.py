@@ -268,13 +268,19 @@ class _Edits:
 
 
 def _after_entry(edits: _Edits, mask: str, entry: Entry) -> int:
-    """The position just after `entry` and its comma (adding the comma if it has none)."""
+    """Where to add lines after `entry`: after its comma (added if it has none) and after a
+    comment that ends its line, so the comment stays with the entry."""
     rest = mask[entry.value_end :]
     stripped = rest.lstrip()
     if stripped.startswith(","):
-        return entry.value_end + len(rest) - len(stripped) + 1
-    edits.insert(entry.value_end, ",")
-    return entry.value_end
+        position = entry.value_end + len(rest) - len(stripped) + 1
+    else:
+        edits.insert(entry.value_end, ",")
+        position = entry.value_end
+    line_end = mask.find("\n", position)
+    if line_end >= 0 and not mask[position:line_end].strip():
+        return line_end
+    return position
 
 
 def merge_schema(app_text: str, required: Requirements) -> Merge:

@@ -44,7 +44,7 @@ export default defineSchema({
     slug: v.optional(v.string()),
     contextWindow: v.optional(v.number()),
     costPer1kTokens: v.optional(v.number()),
-    isActive: v.boolean(),
+    isActive: v.boolean(), // a person's choice
   })
     .index("by_provider", ["provider"])
     .index("by_active", ["isActive"])
@@ -138,6 +138,7 @@ def test_an_inline_table_keeps_the_apps_fields_and_indexes_and_adds_what_functio
         assert line.rstrip(",") in text
     for own in ("costPer1kTokens: v.optional(v.number())", '.index("by_provider_and_name"'):
         assert own in text
+    assert "    isActive: v.boolean(), // a person's choice\n    updatedAt:" in text
     added_fields = [name for name in REQUIRED.ai_model_fields if f"  {name}:" not in INLINE_SCHEMA]
     assert merge.fields == added_fields
     assert merge.indexes == ["aiModels.by_synced_from_open_router", "aiModels.by_is_active"]
