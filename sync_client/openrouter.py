@@ -6,10 +6,11 @@ Validation happens in two steps, so that one malformed model cannot sink a whole
   each entry an object with a string `id`. Any violation is one OpenRouterError naming the
   field, e.g. `data[12].id: expected a string, got 5`.
 - Each MODEL is checked strictly when it is used (`Catalog.get`, iteration). Unknown keys and
-  missing optional keys are fine, but `pricing.prompt` / `pricing.completion` must be strings
-  when present (OpenRouter sends decimal strings; a number would have lost precision
-  already), token counts and `created` integers, `name` a string. A violation is that
-  model's own MalformedModelError naming the field.
+  missing optional keys are fine, but the id must be an identifier (not empty, not too long,
+  no whitespace or control characters), `pricing.prompt` / `pricing.completion` must be
+  strings when present (OpenRouter sends decimal strings; a number would have lost precision
+  already), token counts and `created` integers, `name` a string, and no string may hold a
+  lone surrogate. A violation is that model's own MalformedModelError naming the field.
 
 Parsing keeps only the fields the sync uses, as plain dicts of JSON values, which bounds
 memory on a large list; the strict model is built on use.
@@ -20,6 +21,7 @@ from __future__ import annotations
 import json
 import math
 import random
+import re
 import time
 import zlib
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -28,7 +30,16 @@ from email.utils import parsedate_to_datetime
 from typing import Annotated, Any, Required
 
 import httpx
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, ValidationError
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictInt,
+    StrictStr,
+    ValidationError,
+)
+from pydantic_core import PydanticCustomError
 from tenacity import (
     RetryCallState,
     RetryError,
@@ -41,6 +52,7 @@ from typing_extensions import TypedDict  # pydantic needs this one on Python < 3
 
 from . import __version__
 from .errors import MalformedModelError, OpenRouterError
+from .rankings import api_id_problem
 from .redaction import redact, secret_fragments
 from .settings import Secret
 
@@ -53,13 +65,27 @@ USER_AGENT = f"sync-models/{__version__}"
 # --- the catalog -----------------------------------------------------------------------------
 
 
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _whole_text(value: str) -> str:
+    """A string as JSON may carry it but no encoding can (`"\\udfff"`) is refused."""
+    if _LONE_SURROGATE.search(value):
+        raise PydanticCustomError("lone_surrogate", "holds a lone surrogate")
+    return value
+
+
+#: A string field: strict, and free of lone surrogates.
+Text = Annotated[StrictStr, AfterValidator(_whole_text)]
+
+
 class Pricing(BaseModel):
     """Per-token USD prices as decimal strings; other keys (request, image, ...) are ignored."""
 
     model_config = ConfigDict(extra="ignore", frozen=True)
 
-    prompt: StrictStr | None = None
-    completion: StrictStr | None = None
+    prompt: Text | None = None
+    completion: Text | None = None
 
 
 class TopProvider(BaseModel):
@@ -76,15 +102,15 @@ class OpenRouterModel(BaseModel):
 
     model_config = ConfigDict(extra="ignore", frozen=True)
 
-    id: StrictStr
-    name: StrictStr
+    id: Text
+    name: Text
     created: StrictInt | None = None
-    description: StrictStr | None = None
+    description: Text | None = None
     context_length: StrictInt | None = None
     pricing: Pricing | None = None
     top_provider: TopProvider | None = None
-    canonical_slug: StrictStr | None = None
-    expiration_date: StrictStr | None = None
+    canonical_slug: Text | None = None
+    expiration_date: Text | None = None
 
 
 # The loose twins keep the same known fields as they came (any JSON value) in plain dicts, so
@@ -164,9 +190,12 @@ class Catalog:
 
 
 def validated(model: OpenRouterModel | ListedModel) -> OpenRouterModel:
-    """The strict model of a listing; a wrong type is a MalformedModelError naming the field."""
+    """The strict model of a listing; a malformed id (empty, too long, whitespace or control
+    characters) or a wrong type is a MalformedModelError naming the problem or the field."""
     if isinstance(model, OpenRouterModel):
         return model
+    if (problem := api_id_problem(model["id"])) is not None:
+        raise MalformedModelError(model["id"], f"malformed id: {problem}")
     try:
         return OpenRouterModel.model_validate(model)
     except ValidationError as exc:
@@ -179,12 +208,35 @@ def _id_of(model: OpenRouterModel | ListedModel) -> str:
 
 def parse_catalog(body: bytes | str) -> Catalog:
     """Check a `/models` response's envelope; a problem is one OpenRouterError naming the field.
-    The models themselves are checked on use (see `Catalog`)."""
+    The models themselves are checked on use (see `Catalog`).
+
+    The strict JSON parser refuses a whole document for one string it cannot hold (a lone
+    surrogate escape such as `"\\udfff"`); such a document is decoded again by `json`, so that
+    the string is only its own model's problem."""
     try:
         envelope = _ModelsEnvelope.model_validate_json(body)
     except ValidationError as exc:
-        raise OpenRouterError(_describe_envelope_error(exc, body)) from None
+        decoded = _decoded_leniently(body) if _is_not_json(exc) else None
+        if decoded is None:
+            raise OpenRouterError(_describe_envelope_error(exc, body)) from None
+        try:
+            envelope = _ModelsEnvelope.model_validate(decoded)
+        except ValidationError as lenient_exc:
+            raise OpenRouterError(_describe_envelope_error(lenient_exc, body)) from None
     return Catalog(envelope.data)
+
+
+def _is_not_json(exc: ValidationError) -> bool:
+    return exc.errors(include_url=False)[0]["type"] == "json_invalid"
+
+
+def _decoded_leniently(body: bytes | str) -> object | None:
+    """`body` as Python's `json` decodes it, None if it cannot."""
+    try:
+        decoded: object = json.loads(body)
+    except (ValueError, RecursionError):
+        return None
+    return decoded
 
 
 _TYPE_MESSAGES = {
@@ -198,6 +250,7 @@ _TYPE_MESSAGES = {
     "dict_type": "expected an object",
     "model_attributes_type": "expected an object",
     "missing": "missing",
+    "lone_surrogate": "holds a lone surrogate (half a character, which no encoding can carry)",
 }
 
 
@@ -238,6 +291,7 @@ def _short_json(value: Any, limit: int = 60) -> str:
         text = json.dumps(value, ensure_ascii=False)
     except (TypeError, ValueError):
         text = repr(value)
+    text = text.encode("utf-8", "backslashreplace").decode("utf-8")  # lone surrogates
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 

@@ -43,7 +43,8 @@ MAX_API_ID_LENGTH = 256
 
 
 def api_id_problem(value: str) -> str | None:
-    """Why `value` cannot be an OpenRouter model id (empty, too long, blanks), or None."""
+    """Why `value` cannot be an OpenRouter model id (empty, too long, whitespace or control
+    characters), or None; the value in it is JSON-escaped."""
     if not value.strip():
         return "is empty"
     if len(value) > MAX_API_ID_LENGTH:
@@ -51,12 +52,13 @@ def api_id_problem(value: str) -> str | None:
             f"{json.dumps(value[:40])}… is {len(value):,} characters long "
             f"(at most {MAX_API_ID_LENGTH})"
         )
-    # Category Cc: C0 controls, DEL and C1 controls.
-    if value != value.strip() or any(
-        char.isspace() or unicodedata.category(char) == "Cc" for char in value
-    ):
+    if any(char.isspace() or unicodedata.category(char) in _NOT_IN_AN_ID for char in value):
         return f"{json.dumps(value)[:60]} holds whitespace or control characters"
     return None
+
+
+#: Control characters (C0, DEL, C1) and lone surrogates (no encoding can carry one).
+_NOT_IN_AN_ID = frozenset({"Cc", "Cs"})
 
 
 @dataclass(frozen=True)

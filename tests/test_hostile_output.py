@@ -27,7 +27,7 @@ from sync_client.doctor import Check, render_check
 from sync_client.errors import ConvexCallError, SyncModelsError
 from sync_client.history import render_history
 from sync_client.mapping import to_upsert_args
-from sync_client.openrouter import OpenRouterModel
+from sync_client.openrouter import OpenRouterModel, Pricing
 from sync_client.progress_bar import ProgressBar
 from sync_client.report import render_human, render_rows
 from sync_client.safe_text import printable
@@ -46,17 +46,20 @@ BENIGN = "plain"
 
 
 def mapped_row(api_id: str, name: str, description: str, price: str) -> dict[str, Any]:
-    """What a sync would store for a model carrying these strings."""
-    model = OpenRouterModel.model_validate(
-        {
-            "id": api_id,
-            "name": name,
-            "description": description,
-            "pricing": {"prompt": price, "completion": "0.000002"},
-            "context_length": 8192,
-        }
+    """What a sync would store for a model carrying these strings (built unvalidated: a
+    sync refuses a lone surrogate, but the renderers must cope with any string)."""
+    model = OpenRouterModel.model_construct(
+        id=api_id,
+        name=name,
+        description=description,
+        pricing=Pricing.model_construct(prompt=price, completion="0.000002"),
+        context_length=8192,
     )
-    return {**to_upsert_args(model), "syncedFromOpenRouter": True, "isActive": True}
+    try:
+        args = to_upsert_args(model)
+    except ValueError:  # a price that is not a decimal is the model's own error: no price stored
+        args = to_upsert_args(model.model_copy(update={"pricing": None}))
+    return {**args, "syncedFromOpenRouter": True, "isActive": True}
 
 
 def sync_report(api_id: str, text: str, list_synced: str, *, dry_run: bool) -> SyncReport:

@@ -56,13 +56,24 @@ def test_binary_float_would_have_been_wrong() -> None:
     assert price_per_million("0.0000002") == 0.2
 
 
+@pytest.mark.parametrize("value", ["-1", "", "   ", " -1 ", None])
+def test_unknown_prices_are_none(value: str | None) -> None:
+    assert price_per_million(value) is None
+
+
 @pytest.mark.parametrize(
     "value",
-    ["-1", "-0.000001", "", "   ", "free", "NaN", "nan", "Infinity", "-Infinity", "sNaN",
-     "1_000", "0x10", "1e999999", "1.2.3", "$0.01", None, 0.000003, 3, True, Decimal("1")],
+    ["-0.000001", "-2", "free", "NaN", "nan", "Infinity", "-Infinity", "sNaN", "1_000", "0x10",
+     "1e999999", "1e400", "1.2.3", "$0.01", "٣e-06", "\u0663", "\uff11", "0.000001\u00a0",
+     0.000003, 3, True, Decimal("1")],
 )  # fmt: skip
-def test_unknown_prices_are_none(value: object) -> None:
-    assert price_per_million(value) is None
+def test_invalid_prices_are_value_errors(value: object) -> None:
+    with pytest.raises(ValueError):
+        price_per_million(value)  # type: ignore[arg-type]
+
+
+def test_a_price_too_small_for_a_float_is_stored_as_zero() -> None:
+    assert price_per_million("1e-400") == 0.0
 
 
 @given(st.decimals(min_value=0, max_value=Decimal("1e6"), allow_nan=False, allow_infinity=False))
@@ -74,14 +85,20 @@ def test_price_conversion_matches_decimal_arithmetic(per_token: Decimal) -> None
 
 
 @given(st.decimals(max_value=Decimal("-1e-30"), allow_nan=False, allow_infinity=False))
-def test_negative_prices_are_never_returned(per_token: Decimal) -> None:
-    assert price_per_million(str(per_token)) is None
+def test_negative_prices_are_refused(per_token: Decimal) -> None:
+    if per_token != -1:
+        with pytest.raises(ValueError):
+            price_per_million(str(per_token))
 
 
 @given(st.text(max_size=30))
-def test_price_per_million_never_raises_and_is_never_negative(text: str) -> None:
-    result = price_per_million(text)
+def test_price_per_million_raises_only_value_error_and_is_never_negative(text: str) -> None:
+    try:
+        result = price_per_million(text)
+    except ValueError:
+        return
     assert result is None or (math.isfinite(result) and result >= 0)
+    assert text.strip(" \t\r\n") in ("", "-1") or text.isascii()
 
 
 # --- isFree ----------------------------------------------------------------------------------
@@ -203,13 +220,41 @@ def test_null_absent_and_sentinel_values_are_omitted() -> None:
     assert None not in minimal.values()
 
 
-def test_non_positive_token_counts_are_omitted() -> None:
-    args = to_upsert_args(
-        model(context_length=0, created=0, top_provider={"max_completion_tokens": -1})
-    )
-    assert "contextWindow" not in args
-    assert "maxCompletionTokens" not in args
-    assert "openRouterCreatedAt" not in args
+@pytest.mark.parametrize(
+    ("fields", "named"),
+    [
+        ({"context_length": 0}, "context_length: 0 is not a positive integer"),
+        ({"context_length": -5}, "context_length: -5 is not a positive integer"),
+        ({"created": 0}, "created: 0 is not a positive integer"),
+        (
+            {"top_provider": {"max_completion_tokens": -1}},
+            "top_provider.max_completion_tokens: -1 is not a positive integer",
+        ),
+        ({"pricing": {"prompt": "٣e-06"}}, "pricing.prompt: not a price in decimal notation"),
+        ({"pricing": {"completion": "-0.5"}}, "pricing.completion: not a price"),
+        ({"pricing": {"prompt": "1e400"}}, "pricing.prompt: price too large"),
+    ],
+)
+def test_an_invalid_value_is_an_error_naming_the_field_not_an_omission(
+    fields: dict[str, Any], named: str
+) -> None:
+    # Omitting it would clear the stored value; only an absent (or null) field does that.
+    with pytest.raises(ValueError, match=re.escape(named)):
+        to_upsert_args(model(**fields))
+
+
+@pytest.mark.parametrize(
+    ("prompt", "completion", "free"),
+    [("1e-400", "0", True), ("1e-400", "0.000001", False), ("0", "-1", False)],
+)
+def test_is_free_is_derived_from_the_prices_stored(
+    prompt: str, completion: str, free: bool
+) -> None:
+    args = to_upsert_args(model(pricing={"prompt": prompt, "completion": completion}))
+    stored = (args.get("inputCostPer1MTokens"), args.get("outputCostPer1MTokens"))
+    assert args["isFree"] is free
+    assert args["isFree"] is (stored == (0.0, 0.0))
+    assert is_free(Pricing(prompt=prompt, completion=completion)) is free
 
 
 def test_id_without_slash_is_its_own_provider() -> None:

@@ -445,6 +445,68 @@ def test_a_malformed_model_is_its_own_error_and_the_others_still_load(
     assert [m.id for m in catalog] == ["a/b"]
 
 
+@pytest.mark.parametrize(
+    ("field", "escaped"),
+    [("name", "name"), ("description", "description"), ("pricing", "pricing.prompt")],
+)
+def test_a_lone_surrogate_is_its_models_own_error_not_the_documents(
+    field: str, escaped: str
+) -> None:
+    broken: dict[str, Any] = {"id": "c/d", "name": "D"}
+    if field == "pricing":
+        broken["pricing"] = {"prompt": "0.1\udfff", "completion": "0"}
+    else:
+        broken[field] = "x\udfff"
+    # json.dumps writes the lone surrogate as the escape `\udfff`, as a broken upstream would.
+    body = json.dumps({"data": [*tiny_catalog("a/b")["data"], broken]}).encode()
+    assert b"\\udfff" in body
+    catalog = parse_catalog(body)
+    assert catalog.get("a/b") is not None
+    with pytest.raises(MalformedModelError) as info:
+        catalog.get("c/d")
+    assert f"{escaped}: holds a lone surrogate" in str(info.value)
+    assert "\\udfff" in str(info.value)  # shown as an escape, never raw
+    str(info.value).encode("utf-8")  # printable: no lone surrogate left in the message
+    assert [m.id for m in catalog] == ["a/b"]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b'{"data": [', b'{"data": [{"id": "a/b", "name": "\xff"}]}', b"[" * 100_000],
+    ids=["cut", "not-utf8", "deep"],
+)
+def test_a_document_that_cannot_be_decoded_is_still_not_json(body: bytes) -> None:
+    with pytest.raises(OpenRouterError, match="not JSON"):
+        parse_catalog(body)
+
+
+@pytest.mark.parametrize(
+    ("api_id", "problem"),
+    [
+        ("", "is empty"),
+        ("   ", "is empty"),
+        ("vendor/" + "m" * 300, "characters long"),
+        ("vendor/model name", "holds whitespace"),
+        (" vendor/model", "holds whitespace"),
+        ("vendor/model\n", "holds whitespace"),
+        ("evil/\x1b[2Jmodel\x07", "control characters"),
+        ("evil/\u009bmodel", "control characters"),
+        ("evil/model\udfff", "control characters"),
+    ],
+)
+def test_a_malformed_id_is_its_models_own_error(api_id: str, problem: str) -> None:
+    body = json.dumps({"data": [*tiny_catalog("a/b")["data"], {"id": api_id, "name": "X"}]})
+    catalog = parse_catalog(body)
+    with pytest.raises(MalformedModelError) as info:
+        catalog.get(api_id)
+    assert str(info.value).startswith("malformed id: ")
+    assert problem in str(info.value)
+    assert str(info.value).isprintable()
+    assert info.value.api_id == api_id
+    assert [m.id for m in catalog] == ["a/b"]
+    assert list(catalog.ids()) == ["a/b", api_id]
+
+
 def test_a_missing_name_reads_differently_from_a_null_one() -> None:
     catalog = parse_catalog(json.dumps({"data": [{"id": "a/b"}]}))
     with pytest.raises(MalformedModelError, match=r"shape: name: missing$"):

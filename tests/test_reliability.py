@@ -545,6 +545,36 @@ MALFORMED_MODELS: dict[str, tuple[str, str, Callable[[dict[str, Any]], object], 
         lambda model: (model["pricing"].update(prompt=3e-06), model.update(context_length="1")),
         "",
     ),
+    "ranked-lone-surrogate": (
+        "a ranked model whose name holds a lone surrogate escape (`\\udfff`)",
+        FREE[0],
+        lambda model: model.update(name="Qwen \udfff"),
+        "name: holds a lone surrogate",
+    ),
+    "unranked-lone-surrogate": (
+        "a model nobody ranked whose name holds a lone surrogate escape (`\\udfff`)",
+        "openai/gpt-4o",
+        lambda model: model.update(name="GPT \udfff"),
+        "",
+    ),
+    "ranked-negative-context": (
+        "a stored ranked model whose context_length turns -5",
+        FREE[0],
+        lambda model: model.update(context_length=-5),
+        "context_length: -5 is not a positive integer",
+    ),
+    "ranked-non-ascii-price": (
+        'a ranked model priced in Arabic-Indic digits (`"٣e-06"`)',
+        PAID[0],
+        lambda model: model["pricing"].update(prompt="٣e-06"),
+        "pricing.prompt: not a price in decimal notation",
+    ),
+    "unranked-malformed-id": (
+        "a model nobody ranked whose id holds a space and a control character",
+        "openai/gpt-4o",
+        lambda model: model.update(id="openai/gpt 4o\x1b[2J"),
+        "",
+    ),
 }
 
 
@@ -598,6 +628,39 @@ def test_openrouter_malformed_model_is_its_own_error(
     assert "Traceback" not in run.stderr
     assert openrouter.request_count == 1
     assert run.seconds < 6
+
+
+def test_openrouter_price_too_small_for_a_float(
+    scenario: ScenarioRecord,
+    work: Workdir,
+    convex: LocalBackend,
+    db: Database,
+    openrouter: OpenRouterServer,
+) -> None:
+    scenario.describe(
+        OPENROUTER,
+        'a ranked model priced "1e-400" per token (below the smallest float)',
+        "stored as 0.0, isFree derived from the stored prices; exit 0",
+    )
+
+    def tiny_prices(snapshot: dict[str, Any]) -> None:
+        model_in(snapshot, PAID[0])["pricing"].update(prompt="1e-400", completion="1e-400")
+
+    openrouter.serve_json(snapshot_with(tiny_prices))
+    run = work.run("--all", env=settings_env(work, convex, openrouter))
+    row = next(row for row in db.rows() if row["apiIdentifier"] == PAID[0])
+    stored = (row.get("inputCostPer1MTokens"), row.get("outputCostPer1MTokens"))
+    scenario.measured(
+        outcome=run.outcome(),
+        exit_code=run.exit_code,
+        seconds=run.seconds,
+        db_check=f"stored prices {stored}, isFree {row.get('isFree')}",
+    )
+
+    assert run.exit_code == 0, run.stderr
+    assert stored == (0.0, 0.0)
+    assert row["isFree"] is True
+    assert run.seconds < 10
 
 
 def test_openrouter_persistent_503_gives_up(
@@ -1793,8 +1856,8 @@ def seed_hostile_rows(db: Database) -> None:
 
 
 #: case → (what runs, the args, the exit code, a fragment stdout or stderr must show).
-#: `--catalog` stores HOSTILE_ID until ids are validated (issue 16 item 2); its exit code is
-#: pinned by test_hostile_id_is_its_own_error.
+#: `--catalog` reports HOSTILE_ID (and the hostile price) as their models' own errors: see
+#: test_hostile_id_is_its_own_error.
 HOSTILE_RUNS: dict[str, tuple[str, tuple[str, ...], int | None, str]] = {
     "free-dry-run": ("`--free --dry-run`", ("--free", "--dry-run"), 0, HOSTILE_SHOWN),
     "free": ("`--free`", ("--free",), 0, "[NEW] [FREE] qwen/qwen3-coder:free"),
@@ -1867,6 +1930,45 @@ def test_hostile_text_is_shown_escaped(
     if case == "free":
         assert exact
     assert run.seconds < 20
+
+
+def test_hostile_id_is_its_own_error(
+    scenario: ScenarioRecord,
+    work: Workdir,
+    convex: LocalBackend,
+    db: Database,
+    openrouter: OpenRouterServer,
+) -> None:
+    scenario.describe(
+        SECURITY,
+        "`--catalog` with a listed id holding control sequences and a price string holding them",
+        "each its model's own error (malformed id shown escaped; the price named), exit 1; "
+        "neither stored, every other model synced",
+    )
+    snapshot = hostile_snapshot()
+    openrouter.serve_json(snapshot)
+
+    run = work.run("--catalog", env=settings_env(work, convex, openrouter))
+    rows = {row["apiIdentifier"]: row for row in db.rows()}
+    error_lines = [line for line in run.stdout.splitlines() if line.startswith("[ERR]")]
+    listed = {model["id"] for model in snapshot["data"]}
+    scenario.measured(
+        outcome=_shorten("; ".join(error_lines)),
+        exit_code=run.exit_code,
+        seconds=run.seconds,
+        db_check=f"{describe_rows(list(rows.values()))}; hostile id stored: {HOSTILE_ID in rows}",
+    )
+
+    assert run.exit_code == 1, run.stderr
+    assert len(error_lines) == 2, run.stdout
+    (id_error,) = [line for line in error_lines if "malformed id" in line]
+    assert "evil/\\x1b[2Jmodel\\x07" in id_error
+    assert any(HOSTILE_PRICE_ID in line and "pricing.prompt" in line for line in error_lines)
+    assert raw_controls(run.stdout) + raw_controls(run.stderr) == []
+    assert HOSTILE_ID not in rows
+    assert HOSTILE_PRICE_ID not in rows
+    assert set(rows) == listed - {HOSTILE_ID, HOSTILE_PRICE_ID}
+    assert run.seconds < 30
 
 
 def test_hostile_text_comes_back_exact_in_json(
