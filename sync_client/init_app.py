@@ -209,9 +209,7 @@ def plan_init(convex_dir: Path, *, force: bool = False) -> InitPlan:
         plan.schema_lines_to_add = error.lines_to_add
         return plan
     except SchemaConflict as error:
-        plan.schema = FilePlan(
-            SCHEMA_FILE, REFUSED, "defines what the functions need differently"
-        )
+        plan.schema = FilePlan(SCHEMA_FILE, REFUSED, "defines what the functions need differently")
         plan.schema_problems = error.problems
         return plan
     plan.merge = merge
@@ -289,8 +287,7 @@ def render_plan(plan: InitPlan, *, dry_run: bool) -> str:
     if plan.schema_lines_to_add is not None:
         lines += [
             "",
-            f"Add these lines to {root / SCHEMA_FILE} yourself, then run `sync-models init` "
-            "again:",
+            f"Add these lines to {root / SCHEMA_FILE} yourself, then run `sync-models init` again:",
             "",
             *(f"    {line}" if line else "" for line in plan.schema_lines_to_add.splitlines()),
         ]

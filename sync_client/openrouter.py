@@ -22,12 +22,14 @@ import json
 import math
 import random
 import re
+import socket
 import time
 import zlib
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from typing import Annotated, Any, Required
+from urllib.parse import urlsplit
 
 import httpx
 from pydantic import (
@@ -443,6 +445,8 @@ def get_with_retries(
         except RetryError as exc:
             last = exc.last_attempt
             elapsed = time.monotonic() - started
+            if _is_name_resolution_failure(last.exception()):
+                exhausted_hint = _unresolved_host_hint(url)
             raise OpenRouterError(
                 scrub(
                     f"could not fetch OpenRouter's {what} from {url} "
@@ -467,6 +471,26 @@ class _StopBeforeDeadline(stop_base):
 def _is_retryable(error: BaseException) -> bool:
     return isinstance(
         error, httpx.TransportError | _RetryableResponse | _BodyTooSlow | _BodyCorrupt
+    )
+
+
+def _is_name_resolution_failure(error: BaseException | None) -> bool:
+    """True when the host name did not resolve (DNS), wherever in the chain it was raised."""
+    for _ in range(10):  # the chain is short (httpx, httpcore, socket); never loop forever
+        if error is None:
+            return False
+        if isinstance(error, socket.gaierror):
+            return True
+        error = error.__cause__ or error.__context__
+    return False
+
+
+def _unresolved_host_hint(url: str) -> str:
+    host = urlsplit(url).hostname or url
+    return (
+        f"{host} did not resolve: no network or no DNS, or a wrong OPENROUTER_BASE_URL. "
+        "Offline, serve the project's copy of the models list on loopback and point "
+        'OPENROUTER_BASE_URL at it (README, "No OpenRouter at hand")'
     )
 
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import re
+import stat
 import unicodedata
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -81,6 +82,14 @@ def read_ranked_list(
     """
     known_list, known_constant = _KNOWN_FILES.get(path.name, ("extra", None))
     try:
+        # Opening a FIFO waits for a writer, and a device may never end: read regular files only.
+        mode = path.stat().st_mode
+        if not stat.S_ISREG(mode):
+            raise RankingsError(
+                f"not a regular file ({_describe_file_type(mode)})",
+                path=path,
+                hint="a ranked list is read only from a regular file",
+            )
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise RankingsError(
@@ -101,6 +110,17 @@ def read_ranked_list(
         list_name=list_name or known_list,
         constant_name=constant_name or known_constant,
     )
+
+
+def _describe_file_type(mode: int) -> str:
+    kinds = (
+        (stat.S_ISDIR, "a directory"),
+        (stat.S_ISFIFO, "a named pipe"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+        (stat.S_ISSOCK, "a socket"),
+    )
+    return next((kind for is_kind, kind in kinds if is_kind(mode)), "not a file")
 
 
 def load_rankings(config_dir: Path, choice: ListChoice) -> list[RankedModel]:

@@ -127,8 +127,8 @@ def _table(text: str, mask: str, entry: Entry) -> _Table:
     opening = entry.value_start + match.end() - 1
     close = closing(mask, opening)
     argument = text[opening + 1 : close].strip()
-    argument_start = opening + 1 + len(text[opening + 1 : close]) - len(
-        text[opening + 1 : close].lstrip()
+    argument_start = (
+        opening + 1 + len(text[opening + 1 : close]) - len(text[opening + 1 : close].lstrip())
     )
     indexes: dict[str, tuple[str, ...]] = {}
     position, chain_indent = close + 1, None
@@ -165,7 +165,7 @@ def _index_arguments(text: str, mask: str, opening: int, close: int) -> Index:
         or not isinstance(fields, list)
         or not all(isinstance(item, str) for item in fields)
     ):
-        raise NotReadable(f"an index not written as `.index(\"name\", [\"field\", ...])`: {inner}")
+        raise NotReadable(f'an index not written as `.index("name", ["field", ...])`: {inner}')
     return name, tuple(fields)
 
 
@@ -188,9 +188,7 @@ def _validators_imports(text: str, mask: str) -> dict[str, str]:
 
 
 def _const_object(text: str, mask: str, name: str) -> ObjectLiteral | None:
-    match = re.search(
-        rf"^(?:export\s+)?const\s+{re.escape(name)}\s*(?::[^=]*)?=\s*\{{", mask, re.M
-    )
+    match = re.search(rf"^(?:export\s+)?const\s+{re.escape(name)}\s*(?::[^=]*)?=\s*\{{", mask, re.M)
     return None if match is None else object_literal(text, mask, match.end() - 1)
 
 
@@ -318,9 +316,7 @@ def _merge(text: str, required: Requirements) -> Merge:
     new_tables: list[str] = []
     if ai_entry is None:
         spec = required.tables["aiModels"]
-        new_tables.append(
-            _table_source("aiModels", spec, fields_name(spec.fields_name), indent)
-        )
+        new_tables.append(_table_source("aiModels", spec, fields_name(spec.fields_name), indent))
         merge.tables.append("aiModels")
     else:
         _merge_ai_models(text, mask, ai_entry, required, edits, merge, problems, imported)
@@ -340,8 +336,16 @@ def _merge(text: str, required: Requirements) -> Merge:
                 f"{VALIDATORS_MODULE}"
             )
         else:
-            _add_indexes(text, history_entry, table, required.tables["modelHistory"], edits,
-                         merge, problems, "modelHistory")
+            _add_indexes(
+                text,
+                history_entry,
+                table,
+                required.tables["modelHistory"],
+                edits,
+                merge,
+                problems,
+                "modelHistory",
+            )
     if problems:
         raise SchemaConflict(problems)
     if new_tables:
@@ -399,8 +403,7 @@ def _merge_fields(
     imported: dict[str, str],
 ) -> None:
     spreads_ours = all(
-        imported.get(spread) == required.tables["aiModels"].fields_name
-        for spread in fields.spreads
+        imported.get(spread) == required.tables["aiModels"].fields_name for spread in fields.spreads
     )
     if not spreads_ours:
         raise NotReadable(f"aiModels' fields include a spread (`...{fields.spreads[0]}`)")
@@ -412,9 +415,7 @@ def _merge_fields(
             if not complete:
                 missing.append((name, source))
         elif normalized(have.value) != normalized(source):
-            problems.append(
-                f"aiModels.{name} is `{have.value}`; the functions need `{source}`"
-            )
+            problems.append(f"aiModels.{name} is `{have.value}`; the functions need `{source}`")
     for entry in fields.entries:
         own = entry.key is not None and entry.key not in required.ai_model_fields
         if own and not normalized(entry.value).startswith("v.optional("):

@@ -174,6 +174,19 @@ def test_an_openrouter_503_fails_with_exit_3_after_one_request(doctor: Doctor) -
     assert checks["convex"]["status"] == "ok" and checks["functions"]["status"] == "ok"
 
 
+def test_an_openrouter_host_that_does_not_resolve_names_the_setting_and_the_offline_recipe(
+    doctor: Doctor,
+) -> None:
+    # `.invalid` never resolves (RFC 6761).
+    code, checks = doctor.json(env={"OPENROUTER_BASE_URL": "https://openrouter.invalid/api/v1"})
+    assert code == 3
+    openrouter = checks["openrouter"]
+    assert openrouter["status"] == "fail"
+    assert "openrouter.invalid did not resolve" in openrouter["hint"]
+    assert "OPENROUTER_BASE_URL" in openrouter["hint"]
+    assert "No OpenRouter at hand" in openrouter["hint"]
+
+
 def test_a_malformed_ranked_list_fails_with_exit_2(doctor: Doctor) -> None:
     (doctor.config_dir / "topPaidModels.ts").write_text(
         'export const TOP_PAID_MODELS = [{ apiId: "a/b" rank: 1 }];\n'

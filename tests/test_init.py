@@ -220,8 +220,10 @@ def test_a_helper_built_schema_that_names_everything_is_left_alone() -> None:
             "aiModels.ownerId is required",
         ),
         (
-            ('.index("by_api_identifier", ["apiIdentifier"])',
-             '.index("by_api_identifier", ["apiIdentifier", "provider"])'),
+            (
+                '.index("by_api_identifier", ["apiIdentifier"])',
+                '.index("by_api_identifier", ["apiIdentifier", "provider"])',
+            ),
             "index by_api_identifier is on ['apiIdentifier', 'provider']",
         ),
     ],

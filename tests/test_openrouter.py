@@ -34,6 +34,7 @@ from sync_client.settings import Secret
 FAST = RetryPolicy(max_attempts=5, deadline_s=10.0, initial_backoff_s=0.01, max_backoff_s=0.05)
 SHORT_TIMEOUT = httpx.Timeout(2.0, connect=2.0)
 API_KEY = "sk-or-v1-test-secret-0123456789abcdef"
+REPO_ROOT = Path(__file__).resolve().parents[1]
 MODEL_SHAPE = "OpenRouter's data for this model has an unexpected shape"
 
 
@@ -254,6 +255,21 @@ def test_connection_refused_is_retried_then_reported() -> None:
     assert len(log) == 4
     assert "could not reach OpenRouter (ConnectError" in log[0]
     assert "last: could not reach OpenRouter (ConnectError" in str(error)
+
+
+def test_a_host_that_does_not_resolve_gets_a_hint_naming_the_setting_and_offline_recipe() -> None:
+    # `.invalid` never resolves (RFC 6761).
+    error = fetch_error("https://openrouter.invalid/api/v1", policy=FAST)
+    assert error.hint is not None
+    assert error.hint.startswith("openrouter.invalid did not resolve")
+    assert "OPENROUTER_BASE_URL" in error.hint
+    assert "No OpenRouter at hand" in error.hint
+    assert "No OpenRouter at hand" in (REPO_ROOT / "README.md").read_text(encoding="utf-8")
+
+
+def test_a_refused_connection_keeps_the_down_or_rate_limiting_hint() -> None:
+    error = fetch_error(unused_loopback_url(), policy=FAST)
+    assert error.hint is not None and "may be down" in error.hint
 
 
 def test_connection_reset_mid_body_is_retried(openrouter_server: OpenRouterServer) -> None:

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import os
 import re
+import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sync_client.errors import ConfigError, RankingsError
+from sync_client.errors import ConfigError, ExitCode, RankingsError
 from sync_client.rankings import (
     FREE_FILE,
     MAX_API_ID_LENGTH,
@@ -225,6 +228,42 @@ def test_non_utf8_file_is_an_error(tmp_path: Path) -> None:
     path.write_bytes(b'[{apiId: "\xff", rank: 1}]')
     with pytest.raises(RankingsError, match="not UTF-8"):
         read_ranked_list(path)
+
+
+def test_a_directory_in_place_of_a_list_is_not_a_regular_file(tmp_path: Path) -> None:
+    (tmp_path / FREE_FILE).mkdir()
+    with pytest.raises(RankingsError, match=r"not a regular file \(a directory\)") as info:
+        load_rankings(tmp_path, "free")
+    assert info.value.exit_code == ExitCode.USAGE
+
+
+@pytest.mark.posix_only(reason="creates a FIFO with os.mkfifo, which Windows does not have")
+def test_a_fifo_in_place_of_a_list_is_refused_without_waiting_for_a_writer(
+    tmp_path: Path,
+) -> None:
+    os.mkfifo(tmp_path / FREE_FILE)
+    outcome: list[BaseException] = []
+    reader = threading.Thread(
+        target=lambda: outcome.append(_raised(lambda: load_rankings(tmp_path, "free"))),
+        daemon=True,
+    )
+    reader.start()
+    reader.join(timeout=5)
+    if reader.is_alive():  # unblock the reader so the test process can end
+        with open(tmp_path / FREE_FILE, "w"):
+            pass
+        pytest.fail("reading a FIFO blocked")
+    (error,) = outcome
+    assert isinstance(error, RankingsError)
+    assert "not a regular file (a named pipe)" in str(error)
+
+
+def _raised(action: Callable[[], object]) -> BaseException:
+    try:
+        action()
+    except BaseException as error:  # handed to the test thread to check
+        return error
+    raise AssertionError("no error")
 
 
 def test_error_in_a_file_names_that_file(tmp_path: Path) -> None:

@@ -750,6 +750,32 @@ def test_openrouter_connection_refused(
     assert run.seconds < 15
 
 
+def test_openrouter_host_does_not_resolve(
+    scenario: ScenarioRecord, work: Workdir, convex: LocalBackend, db: Database
+) -> None:
+    scenario.describe(
+        OPENROUTER,
+        "OPENROUTER_BASE_URL's host does not resolve (DNS: `openrouter.invalid`)",
+        "one clear error, exit 3; the hint names OPENROUTER_BASE_URL and the offline recipe",
+    )
+    base_url = "https://openrouter.invalid/api/v1"  # `.invalid` never resolves (RFC 6761)
+    run = work.run("--all", env=settings_env(work, convex, base_url))
+    rows = db.rows()
+    hint = next((line for line in run.stderr.splitlines() if line.startswith("hint:")), "")
+    scenario.measured(
+        outcome=_shorten(f"{run.outcome()} / {hint}"),
+        exit_code=run.exit_code,
+        seconds=run.seconds,
+        db_check=describe_rows(rows),
+    )
+
+    assert run.exit_code == 3
+    run.assert_one_clear_error("could not fetch")
+    assert "OPENROUTER_BASE_URL" in hint and "No OpenRouter at hand" in hint
+    assert rows == []
+    assert run.seconds < 15
+
+
 def big_catalog(count: int) -> bytes:
     """The real snapshot's models plus synthetic ones, `count` in all (about 1 KB each)."""
     models = list(load_snapshot(SNAPSHOT)["data"])
@@ -1397,6 +1423,39 @@ def test_ranked_list_file_missing(
     assert run.exit_code == 2
     run.assert_one_clear_error("topFreeModels.ts", "not found")
     assert "--config-dir" in run.stderr
+    assert openrouter.request_count == 0
+    assert rows == []
+    assert run.seconds < 5
+
+
+@pytest.mark.posix_only(reason="creates a FIFO with os.mkfifo, which Windows does not have")
+def test_ranked_list_file_is_a_fifo(
+    scenario: ScenarioRecord,
+    work: Workdir,
+    convex: LocalBackend,
+    db: Database,
+    openrouter: OpenRouterServer,
+) -> None:
+    scenario.describe(
+        INPUT,
+        "topFreeModels.ts is a named pipe (FIFO) nobody writes to",
+        "one error naming the file, exit 2, at once (never waits for a writer); nothing written",
+    )
+    fifo = work.config_dir / "topFreeModels.ts"
+    fifo.unlink()
+    os.mkfifo(fifo)
+
+    run = work.run("--free", env=settings_env(work, convex, openrouter), timeout_s=10)
+    rows = db.rows()
+    scenario.measured(
+        outcome=run.outcome(),
+        exit_code=run.exit_code,
+        seconds=run.seconds,
+        db_check=describe_rows(rows),
+    )
+
+    assert run.exit_code == 2
+    run.assert_one_clear_error("topFreeModels.ts", "not a regular file (a named pipe)")
     assert openrouter.request_count == 0
     assert rows == []
     assert run.seconds < 5
