@@ -124,7 +124,7 @@ def test_no_json_document_holds_a_whole_float_outside_a_price(env: Any) -> None:
     run("catalog dry-run", "--catalog", "--dry-run")
     run("resync", "--paid", *config_flag)
     run("history", "history")
-    run("status", "status", *config_flag)
+    run("status", "status")
     run("activate", "activate", SONNET)
     run("deactivate", "deactivate", SONNET)
     run("rankings", "rankings", "--paid", "--top", "1", "--dry-run", *config_flag)
