@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
@@ -32,6 +33,9 @@ if TYPE_CHECKING:
 
 DEFAULT_CONFIG_DIR = Path("convex/config")
 DEFAULT_TIMEOUT_S = 30.0
+#: The default of `SyncOptions.workers` (chosen by bench/bench_workers.py) and its ceiling.
+DEFAULT_WORKERS = 8
+MAX_WORKERS = 64
 
 SyncList = Literal["free", "paid", "all", "catalog"]
 SYNC_LISTS: tuple[SyncList, ...] = ("free", "paid", "all", "catalog")
@@ -58,6 +62,9 @@ class SyncOptions:
     config_dir: Path = DEFAULT_CONFIG_DIR
     #: Deadline of each Convex call; connect/read timeout of each OpenRouter request.
     timeout_s: float = DEFAULT_TIMEOUT_S
+    #: How many per-model Convex calls may run at once (each in a worker process; the pool
+    #: grows to this only while calls are slow).
+    workers: int = DEFAULT_WORKERS
 
     def __post_init__(self) -> None:
         if self.lists is not None and self.lists not in SYNC_LISTS:
@@ -70,6 +77,10 @@ class SyncOptions:
             raise ConfigError("nothing to sync: give a list or at least one model id")
         if not self.timeout_s > 0:
             raise ConfigError(f"the timeout must be positive, got {self.timeout_s!r}")
+        if isinstance(self.workers, bool) or not isinstance(self.workers, int):
+            raise ConfigError(f"workers must be a whole number, got {self.workers!r}")
+        if not 1 <= self.workers <= MAX_WORKERS:
+            raise ConfigError(f"workers must be 1 to {MAX_WORKERS}, got {self.workers}")
         if self.max_cost_per_1m is not None and not 0 <= self.max_cost_per_1m < math.inf:
             raise ConfigError(f"the budget must be 0 or more, got {self.max_cost_per_1m!r}")
         if self.expiring_within_days < 0:
@@ -179,36 +190,35 @@ def sync(
     targets = build_targets(ranked, options.models)
     fetch = _CatalogOnce(settings, options.timeout_s, progress)
 
-    def open_deployment() -> ConvexStore:
-        return ConvexStore(url, key, options.timeout_s)
+    # One store for the whole run: its first worker starts while the catalog downloads.
+    with ConvexStore(url, key, options.timeout_s, workers=options.workers) as store:
+        if options.lists == "catalog":
+            from sync_client.catalog_sync import sync_catalog
 
-    if options.lists == "catalog":
-        from sync_client.catalog_sync import sync_catalog
+            report = sync_catalog(
+                fetch_catalog=fetch,
+                open_store=lambda: nullcontext(store),
+                dry_run=options.dry_run,
+                progress=progress,
+                on_step=on_step,
+                guard=options.guard,
+            )
+        else:
+            from sync_client.sync import sync_models
 
-        report = sync_catalog(
-            fetch_catalog=fetch,
-            open_store=open_deployment,
-            dry_run=options.dry_run,
-            progress=progress,
-            on_step=on_step,
-            guard=options.guard,
-        )
-    else:
-        from sync_client.sync import sync_models
-
-        report = sync_models(
-            targets,
-            fetch_catalog=fetch,
-            open_store=open_deployment,
-            list_synced=options.label,
-            dry_run=options.dry_run,
-            progress=progress,
-            on_step=on_step,
-            guard=options.guard,
-        )
-    if report.aborted is not None:
-        return SyncResult(report, None)
-    with open_deployment() as store:
+            report = sync_models(
+                targets,
+                fetch_catalog=fetch,
+                open_store=lambda: nullcontext(store),
+                list_synced=options.label,
+                dry_run=options.dry_run,
+                progress=progress,
+                on_step=on_step,
+                guard=options.guard,
+                workers=options.workers,
+            )
+        if report.aborted is not None:
+            return SyncResult(report, None)
         after = _follow_up(report, store, fetch.catalog, options)
     return SyncResult(report, after)
 

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from sync_client.alerts import DEFAULT_EXPIRING_WITHIN_DAYS
+from sync_client.api import DEFAULT_WORKERS, MAX_WORKERS
 from sync_client.commands import register as register_subcommands
 from sync_client.console import (
     DEFAULT_CONFIG_DIR,
@@ -74,6 +75,7 @@ class SyncOptions:
     env_file: Path | None = None
     config_dir: Path = DEFAULT_CONFIG_DIR
     timeout_s: float = DEFAULT_TIMEOUT_S
+    workers: int = DEFAULT_WORKERS
     local: bool = False
     deactivate_stale: bool = False
     catalog: bool = False
@@ -128,6 +130,17 @@ def sync_command(
             "in seconds.",
         ),
     ] = DEFAULT_TIMEOUT_S,
+    workers: Annotated[
+        int,
+        typer.Option(
+            "--workers",
+            metavar="N",
+            min=1,
+            max=MAX_WORKERS,
+            help="How many per-model Convex calls may run at once (more are used only while "
+            "calls are slow).",
+        ),
+    ] = DEFAULT_WORKERS,
     local: Annotated[
         bool,
         typer.Option("--local", help="Sync into a throwaway local backend (needs Node)."),
@@ -199,6 +212,7 @@ def sync_command(
         env_file=env_file,
         config_dir=config_dir,
         timeout_s=timeout_s,
+        workers=workers,
         local=local,
         deactivate_stale=deactivate_stale,
         catalog=catalog,
@@ -254,6 +268,7 @@ def library_options(
         deactivate_over_budget=options.deactivate_over_budget,
         config_dir=options.config_dir,
         timeout_s=options.timeout_s,
+        workers=options.workers,
     )
 
 

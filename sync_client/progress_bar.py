@@ -34,8 +34,8 @@ def stderr_is_a_terminal(stream: TextIO | None = None) -> bool:
 
 
 class ProgressBar:
-    """`step` shows each write as it starts: the current model (or chunk), done/total and the
-    time elapsed."""
+    """`step` shows the writes: the model (or chunk) that started last, how many have finished
+    of the total, and the time elapsed."""
 
     def __init__(self, stream: TextIO) -> None:
         from rich.console import Console
@@ -64,6 +64,8 @@ class ProgressBar:
             self._task = self._progress.add_task(
                 printable(step.current), total=step.total, completed=step.done
             )
+        elif step.finished:
+            self._progress.update(self._task, completed=step.done, total=step.total)
         else:
             self._progress.update(
                 self._task,
@@ -71,8 +73,7 @@ class ProgressBar:
                 completed=step.done,
                 total=step.total,
             )
-        # Draw now: the refresh thread may not run while the SDK's native code holds the GIL.
-        self._progress.refresh()
+        self._progress.refresh()  # a frame for each step, not only at the refresh rate
 
     def finish(self) -> None:
         """Every write was made: show the full bar and leave it."""

@@ -69,6 +69,8 @@ def summary_counts(report: SyncReport) -> list[tuple[str, int | str]]:
     else:
         counts += [("Inserted", report.inserted), ("Updated", report.updated)]
     counts += [("Free", report.free), ("Paid", report.paid), ("Errors", report.errors)]
+    if report.unanswered:
+        counts.append(("Sent, no answer", len(report.unanswered)))
     if report.not_attempted:
         counts.append(("Not attempted", len(report.not_attempted)))
     return counts
@@ -82,6 +84,7 @@ def render_human(report: SyncReport) -> str:
         lines.append(_result_line(result))
         if result.planned == "update":  # a new row's fields are all "changes"; show updates only
             lines.extend(_change_line(change) for change in result.changes)
+    lines.extend(f"[???] {target.api_id} — {UNANSWERED}" for target in report.unanswered)
     lines.extend(_not_attempted_lines(report.not_attempted))
     lines.extend(_guard_lines(report))
     return "\n".join(lines) + "\n"
@@ -99,6 +102,8 @@ def _guard_lines(report: SyncReport) -> list[str]:
     return lines
 
 
+#: A model whose call the deadline cut off: it was sent, so it may have been written.
+UNANSWERED = "sent, no answer (may have landed)"
 #: A stopped catalog run leaves hundreds of ids unattempted; the text names this many.
 NOT_ATTEMPTED_SHOWN = 20
 
@@ -144,6 +149,7 @@ def report_document(report: SyncReport) -> dict[str, Any]:
         "free": report.free,
         "paid": report.paid,
         "dryRun": report.dry_run,
+        "unanswered": len(report.unanswered),
         "notAttempted": len(report.not_attempted),
     }
     if report.dry_run:
@@ -152,6 +158,8 @@ def report_document(report: SyncReport) -> dict[str, Any]:
         "summary": summary,
         "results": [_result_document(result) for result in report.results],
     }
+    if report.unanswered:
+        document["unanswered"] = [target.api_id for target in report.unanswered]
     if report.not_attempted:
         document["notAttempted"] = [target.api_id for target in report.not_attempted]
     document["alerts"] = [alert_document(alert) for alert in report.alerts]

@@ -7,8 +7,10 @@ The store and the catalog fetcher are injected so the rules here can be tested w
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
+from threading import Event, Lock
 from typing import TYPE_CHECKING, Literal, Protocol, TypeAlias
 
 from sync_client.alerts import (
@@ -23,6 +25,7 @@ from sync_client.convex_types import SYNCED_FIELDS
 from sync_client.errors import (
     ConfigError,
     ConvexCallError,
+    ConvexDeadlineError,
     ConvexUnavailableError,
     ExitCode,
     MalformedModelError,
@@ -116,10 +119,12 @@ class SyncReport:
     expiring: list[ExpiringWarning] = field(default_factory=list)
     #: Why the guard did not run, when it was asked to and could not.
     guard_skipped: str | None = None
+    #: Sent, but no answer came before the run stopped: they may have landed.
+    unanswered: list[SyncTarget] = field(default_factory=list)
 
     @property
     def total(self) -> int:
-        return len(self.results) + len(self.not_attempted)
+        return len(self.results) + len(self.unanswered) + len(self.not_attempted)
 
     def _count(self, predicate: Callable[[ModelResult], bool]) -> int:
         return sum(1 for result in self.results if predicate(result))
@@ -229,21 +234,28 @@ def silent(_message: str) -> None:
 
 @dataclass(frozen=True)
 class Step:
-    """A run's writes so far: `done` of `total` finished, `current` (a model, a chunk) next.
-    `line` is the plain progress line for it, which is all a caller without a bar shows."""
+    """A run's writes so far: `done` of `total` finished, `current` (a model, a chunk) starting
+    (or, with `finished`, just finished). `line` is the plain progress line of a start, which
+    is all a caller without a bar shows."""
 
     done: int
     total: int
     current: str
     line: str
+    finished: bool = False
 
 
 StepCallback = Callable[[Step], None]
 
 
 def step_printer(progress: Callable[[str], None]) -> StepCallback:
-    """Report each step as its plain line."""
-    return lambda step: progress(step.line)
+    """Report each start as its plain line."""
+
+    def print_start(step: Step) -> None:
+        if not step.finished:
+            progress(step.line)
+
+    return print_start
 
 
 @dataclass
@@ -255,18 +267,17 @@ class _Run:
     report: SyncReport
     on_step: StepCallback
 
-    def mapped(self) -> Iterator[tuple[int, SyncTarget, UpsertArgs | None]]:
-        """Each target with its upsert args; a model that cannot be synced yields None after
-        its error result has been recorded."""
+    def mapped(self) -> Iterator[tuple[int, SyncTarget, UpsertArgs | ModelResult]]:
+        """Each target with its upsert args, or the error result of a model that cannot be
+        synced."""
         for index, target in enumerate(self.targets):
             try:
-                args = self._args_for(target)
+                yield index, target, self._args_for(target)
             except (MalformedModelError, _NotListed) as error:
-                self.progress(f"[{index + 1}/{len(self.targets)}] {target.api_id}: {error}")
-                self.report.results.append(failed_result(target, str(error)))
-                yield index, target, None
-                continue
-            yield index, target, args
+                yield index, target, failed_result(target, str(error))
+
+    def say_failed(self, index: int, result: ModelResult) -> None:
+        self.progress(f"[{index + 1}/{len(self.targets)}] {result.api_id}: {result.error}")
 
     def _args_for(self, target: SyncTarget) -> UpsertArgs:
         model = self.catalog.get(target.api_id)
@@ -286,20 +297,26 @@ def sync_models(
     progress: Callable[[str], None] = silent,
     on_step: StepCallback | None = None,
     guard: GuardRules | None = None,
+    workers: int = 1,
 ) -> SyncReport:
-    """Fetch once, then upsert (or, with `dry_run`, plan) each target in order.
+    """Fetch once, then upsert (or, with `dry_run`, plan) each target, up to `workers` at once;
+    the report lists them in the targets' order.
 
-    An OpenRouter failure propagates before the store is opened, so nothing is written.
-    A model's own failure is recorded and the run goes on; `ConvexUnavailableError` stops
-    the run and is kept in `report.aborted` with what was done so far. Each upsert is
-    announced to `on_step` (default: its line to `progress`). With `guard`, the active rows
-    are read first (one query) and the alerts of the models synced are in `report.alerts`.
+    The store opens first, so that its worker starts while the catalog downloads; an
+    OpenRouter failure propagates before anything is written. A model's own failure is
+    recorded and the run goes on; `ConvexUnavailableError` stops the run (no further model is
+    sent) and is kept in `report.aborted` with what was done so far. Each upsert is announced
+    to `on_step` as it starts and as it finishes (default: its start line to `progress`).
+    With `guard`, the active rows are read first (one query) and the alerts of the models
+    synced are in `report.alerts`.
     """
-    progress("fetching the OpenRouter catalog")
-    catalog = fetch_catalog()
-    report = SyncReport(list_synced=list_synced, dry_run=dry_run)
-    run = _Run(targets, catalog, to_args, progress, report, on_step or step_printer(progress))
+    if workers < 1:
+        raise ConfigError(f"workers must be at least 1, got {workers!r}")
     with open_store() as store:
+        progress("fetching the OpenRouter catalog")
+        catalog = fetch_catalog()
+        report = SyncReport(list_synced=list_synced, dry_run=dry_run)
+        run = _Run(targets, catalog, to_args, progress, report, on_step or step_printer(progress))
         try:
             active = read_active(store, guard, report)
         except ConvexUnavailableError as error:
@@ -309,7 +326,7 @@ def sync_models(
         if dry_run:
             _plan(run, store)
         else:
-            _apply(run, store)
+            _Upserts(run, store).run(workers)
     if guard is not None and active is not None:
         add_alerts(report, active, catalog, to_args, guard)
     return report
@@ -372,32 +389,87 @@ def add_alerts(
             report.alerts.append(alert)
 
 
-def _apply(run: _Run, store: ModelStore) -> None:
-    report = run.report
-    count = len(run.targets)
-    for index, target, args in run.mapped():
-        if args is None:
-            continue
-        run.on_step(
-            Step(index, count, target.api_id, f"[{index + 1}/{count}] upserting {target.api_id}")
-        )
+class _Upserts:
+    """One `upsertModel` call per model, from a pool of threads (each call takes a worker
+    process of the store); results are kept by the targets' index, so the report keeps
+    their order whatever order the calls finish in."""
+
+    def __init__(self, run: _Run, store: ModelStore) -> None:
+        self.run_ = run
+        self.store = store
+        self.count = len(run.targets)
+        self.slots: list[ModelResult | None] = [None] * self.count
+        self.unanswered: set[int] = set()
+        self.settled = 0
+        self.lock = Lock()
+        self.stop = Event()
+        self.aborted: ConvexUnavailableError | None = None
+
+    def run(self, workers: int) -> None:
+        pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="upsert")
         try:
-            outcome = store.upsert(args)
-        except ConvexCallError as error:
-            report.results.append(failed_result(target, describe_call_error(error)))
-            continue
-        except ConvexUnavailableError as error:
-            report.aborted = error
-            report.not_attempted = list(run.targets[index:])
+            calls = [pool.submit(self.one, *mapped) for mapped in self.run_.mapped()]
+            pool.shutdown(wait=True)
+        except BaseException:  # Ctrl-C: send nothing more; the store's close ends the calls
+            self.stop.set()
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
+        for call in calls:
+            call.result()  # a bug in one raises here
+        self.report()
+
+    def one(self, index: int, target: SyncTarget, args: UpsertArgs | ModelResult) -> None:
+        if isinstance(args, ModelResult):
+            self.run_.say_failed(index, args)
+            self.settle(index, args, call=False)
             return
-        report.results.append(written_result(target, outcome.action, args))
+        with self.lock:
+            if self.stop.is_set():
+                return
+            line = f"[{index + 1}/{self.count}] upserting {target.api_id}"
+            self.run_.on_step(Step(self.settled, self.count, target.api_id, line))
+        try:
+            outcome = self.store.upsert(args)
+        except ConvexCallError as error:
+            self.settle(index, failed_result(target, describe_call_error(error)))
+        except ConvexUnavailableError as error:
+            with self.lock:
+                if isinstance(error, ConvexDeadlineError):  # sent; it may have landed
+                    self.unanswered.add(index)
+                if self.aborted is None:
+                    self.aborted = error
+                self.stop.set()
+        else:
+            self.settle(index, written_result(target, outcome.action, args))
+
+    def settle(self, index: int, result: ModelResult, *, call: bool = True) -> None:
+        with self.lock:
+            self.slots[index] = result
+            self.settled += 1
+            if call:
+                step = Step(self.settled, self.count, result.api_id, "", finished=True)
+                self.run_.on_step(step)
+
+    def report(self) -> None:
+        report = self.run_.report
+        report.aborted = self.aborted
+        for index, (target, slot) in enumerate(zip(self.run_.targets, self.slots, strict=True)):
+            if isinstance(slot, ModelResult):
+                report.results.append(slot)
+            elif index in self.unanswered:
+                report.unanswered.append(target)
+            else:
+                report.not_attempted.append(target)
 
 
 def _plan(run: _Run, store: ModelStore) -> None:
     run.progress("reading the current rows")
     rows = rows_by_api_id(store.list_models())
-    for _index, target, args in run.mapped():
-        if args is not None:
+    for index, target, args in run.mapped():
+        if isinstance(args, ModelResult):
+            run.say_failed(index, args)
+            run.report.results.append(args)
+        else:
             run.report.results.append(planned_result(target, rows.get(target.api_id), args))
 
 

@@ -146,6 +146,7 @@ def test_all_lists_sync_each_listed_model_and_report_the_vanished_one(harness: H
         "free": 2,
         "paid": 3,
         "dryRun": False,
+        "unanswered": 0,
         "notAttempted": 0,
     }
     assert [(r["apiId"], r["rank"], r.get("action")) for r in document["results"]] == [

@@ -146,10 +146,13 @@ def test_a_bar_on_a_terminal_plain_lines_elsewhere_and_the_same_stdout(
     bar = fresh(flags, tty=True, NO_COLOR="1")
     assert bar.returncode == 0, bar.stderr
     text = bar.stderr
-    # A frame for each write, naming its model; the last frame is the full bar, then the
-    # cursor comes back and only plain lines follow.
-    for done, api_id in enumerate(FREE):
-        assert re.search(rf"\x1b\[2K{re.escape(api_id)}\s[ ━╸]*\s{done}/3 \d+:\d\d:\d\d", text)
+    # A frame for each write as it starts, naming its model, and one as each finishes, counting
+    # it (the calls run at once); the last frame is the full bar, then the cursor comes back
+    # and only plain lines follow.
+    for api_id in FREE:
+        assert re.search(rf"\x1b\[2K{re.escape(api_id)}\s[ ━╸]*\s[0-2]/3 \d+:\d\d:\d\d", text)
+    for done in (1, 2):
+        assert re.search(rf"\x1b\[2K\S+\s[ ━╸]*\s{done}/3 \d+:\d\d:\d\d", text)
     assert re.search(r"\x1b\[2Kdone ━+ 3/3 \d+:\d\d:\d\d\r\n\x1b\[\?25h", text)
     assert text.index(HIDE_CURSOR) < text.rindex(SHOW_CURSOR)
     assert "\x1b" not in text[text.rindex(SHOW_CURSOR) + len(SHOW_CURSOR) :]
@@ -160,7 +163,7 @@ def test_a_bar_on_a_terminal_plain_lines_elsewhere_and_the_same_stdout(
     plain = fresh(flags, tty=False)
     assert plain.returncode == 0
     assert "\x1b" not in plain.stderr
-    assert [line for line in plain.stderr.splitlines() if "upserting" in line] == [
+    assert sorted(line for line in plain.stderr.splitlines() if "upserting" in line) == [
         f"[{n}/3] upserting {api_id}" for n, api_id in enumerate(FREE, 1)
     ]
     assert plain.stdout == bar.stdout and b"\x1b" not in plain.stdout

@@ -1117,7 +1117,10 @@ def test_convex_is_active_flipped_during_run(
     convex.set_faults(latency_ms=200)
     committed_before = convex.stats()["mutations"]
 
-    running = work.start("--all", "--timeout", "5", env=settings_env(work, convex, openrouter))
+    # One call at a time, so that the flip falls between the upserts.
+    running = work.start(
+        "--all", "--timeout", "5", "--workers", "1", env=settings_env(work, convex, openrouter)
+    )
     wait_for_mutations(convex, committed_before + 1)  # the run's first upsert
     db.set_active(PAID[1], True)
     db.set_active(FREE[1], True)  # the last model of the run: its upsert comes after this
@@ -1158,7 +1161,11 @@ def test_convex_backend_killed_mid_run_then_rerun(
     state = tmp_path / "state.json"
     flags = ("--state-file", str(state))
     with start_local_backend(admin_key=DEPLOY_KEY, latency_ms=150, extra_args=flags) as backend:
-        running = work.start("--all", "--timeout", "2", env=settings_env(work, backend, openrouter))
+        # One call at a time, so that the kill falls between the upserts (all five at once
+        # would land in one round trip).
+        running = work.start(
+            "--all", "--timeout", "2", "--workers", "1", env=settings_env(work, backend, openrouter)
+        )
         wait_for_mutations(backend, 2)
         database = Database(backend.url, DEPLOY_KEY)
         database.set_active(PAID[0], True)
@@ -1183,7 +1190,7 @@ def test_convex_backend_killed_mid_run_then_rerun(
         f"equal to a clean run plus the person's isActive: {converged}",
     )
 
-    assert killed.exit_code == 3
+    assert killed.exit_code == 3, killed.stdout + killed.stderr
     # It had answered before the kill: the call that hung may have landed, not "cannot reach".
     killed.assert_one_clear_error("got no answer", "may still have landed", "rerunning is safe")
     assert killed.seconds < 8
@@ -1209,7 +1216,8 @@ def test_convex_stops_answering_mid_run_then_rerun(
     # another scenario's database.
     with start_local_backend(admin_key=DEPLOY_KEY, latency_ms=100) as backend:
         env = settings_env(work, backend, openrouter)
-        running = work.start("--all", "--timeout", "1", env=env)
+        # One call at a time, so that the stall falls between the upserts.
+        running = work.start("--all", "--timeout", "1", "--workers", "1", env=env)
         wait_for_mutations(backend, 2)
         backend.set_faults(latency_ms=60_000)
         stalled = running.finish(20)
@@ -1252,7 +1260,8 @@ def test_interrupted_with_ctrl_c_then_rerun(
     convex.set_faults(latency_ms=500)
     env = settings_env(work, convex, openrouter)
     committed_before = convex.stats()["mutations"]
-    running = work.start("--all", "--timeout", "5", env=env)
+    # One call at a time, so that the signal falls between the upserts.
+    running = work.start("--all", "--timeout", "5", "--workers", "1", env=env)
     wait_for_mutations(convex, committed_before + 2)
     running.process.send_signal(signal.SIGINT)
     signalled_at = time.monotonic()

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import json
 
-from sync_client.errors import ConfigError, ConvexUnavailableError, OpenRouterError
+from sync_client.errors import (
+    ConfigError,
+    ConvexDeadlineError,
+    ConvexUnavailableError,
+    OpenRouterError,
+)
 from sync_client.report import (
     error_code,
     error_document,
@@ -59,6 +64,7 @@ def test_json_document_has_the_documented_shape() -> None:
         "free": 1,
         "paid": 1,
         "dryRun": False,
+        "unanswered": 0,
         "notAttempted": 0,
     }
     first, second, third = document["results"]
@@ -92,6 +98,23 @@ def test_an_aborted_run_says_so_and_lists_what_was_not_attempted() -> None:
     assert document["summary"]["total"] == 4
     assert document["error"]["code"] == "convex_unavailable"
     assert "within 5 s" in document["error"]["message"]
+
+
+def test_a_call_cut_off_by_its_deadline_is_sent_no_answer_apart_from_the_unsent() -> None:
+    report = finished_report()
+    report.unanswered = [SyncTarget("slow/model", 4, "free")]
+    report.not_attempted = [SyncTarget("late/model", 5, "free")]
+    report.aborted = ConvexDeadlineError("upsertModel got no answer from h within 5 s")
+    lines = render_human(report).splitlines()
+    assert "   Sent, no answer: 1" in lines and "   Not attempted: 1" in lines
+    assert "[???] slow/model — sent, no answer (may have landed)" in lines
+    assert "[---] late/model — not attempted" in lines
+    assert not any(line.startswith("[---] slow/model") for line in lines)
+    document = report_document(report)
+    assert document["unanswered"] == ["slow/model"]
+    assert document["notAttempted"] == ["late/model"]
+    assert document["summary"]["unanswered"] == document["summary"]["notAttempted"] == 1
+    assert document["summary"]["total"] == 5
 
 
 def test_a_long_not_attempted_list_names_the_first_twenty_and_counts_the_rest() -> None:
