@@ -175,6 +175,7 @@ def sync(
     """
     from sync_client.convex_store import ConvexStore
     from sync_client.rankings import load_rankings
+    from sync_client.settings import SELF_HOSTED_HINT
     from sync_client.sync import build_targets, silent
 
     options = options or SyncOptions()
@@ -182,8 +183,9 @@ def sync(
     url, key = settings.convex_url, settings.deploy_key
     if url is None or key is None:
         raise ConfigError(
-            "a sync needs CONVEX_URL and CONVEX_DEPLOY_KEY",
-            hint="set both in .env.local (or the environment), or name an env file",
+            "a sync needs CONVEX_URL and CONVEX_DEPLOY_KEY (or their self-hosted twins)",
+            hint="set both in .env.local (or the environment), or name an env file; "
+            + SELF_HOSTED_HINT,
         )
     lists = options.lists
     ranked = [] if lists is None or lists == "catalog" else load_rankings(options.config_dir, lists)

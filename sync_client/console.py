@@ -173,7 +173,7 @@ def load_cli_settings(
 ) -> Settings:
     """Settings for a command; their secrets are scrubbed from all output from here on.
     With `require_convex`, a missing deploy key is a configuration error."""
-    from sync_client.settings import load_settings
+    from sync_client.settings import SELF_HOSTED_HINT, load_settings
 
     settings = load_settings(env_file=env_file, prod=prod, require_convex=require_convex)
     output.remember(settings.deploy_key)
@@ -181,7 +181,8 @@ def load_cli_settings(
     if require_convex and settings.deploy_key is None:
         raise ConfigError(
             "CONVEX_DEPLOY_KEY is not set: the Convex functions are internal and need admin auth",
-            hint="set CONVEX_DEPLOY_KEY (Convex dashboard → Settings → Deploy keys) in .env.local",
+            hint="set CONVEX_DEPLOY_KEY (Convex dashboard → Settings → Deploy keys) in .env.local "
+            f"or the environment; {SELF_HOSTED_HINT}",
         )
     return settings
 

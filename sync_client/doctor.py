@@ -132,7 +132,12 @@ def run_doctor(
 
 def check_settings(options: DoctorOptions) -> tuple[Settings | None, Check]:
     """Settings as a sync loads them; a missing Convex URL or deploy key fails here."""
-    from sync_client.settings import DEFAULT_ENV_FILE, PROD_ENV_FILE, load_settings
+    from sync_client.settings import (
+        DEFAULT_ENV_FILE,
+        PROD_ENV_FILE,
+        SELF_HOSTED_HINT,
+        load_settings,
+    )
 
     try:
         settings = load_settings(env_file=options.env_file, prod=options.prod, require_convex=False)
@@ -156,7 +161,8 @@ def check_settings(options: DoctorOptions) -> tuple[Settings | None, Check]:
             "settings",
             "fail",
             f"{source}; {' and '.join(missing)} not set; {openrouter}",
-            f"set {' and '.join(missing)} in {path} or the environment (see .env.local.example)",
+            f"set {' and '.join(missing)} in {path} or the environment (see .env.local.example); "
+            + SELF_HOSTED_HINT,
             ExitCode.USAGE,
         )
     detail = f"{source}; Convex {settings.convex_url}, deploy key set; {openrouter}"

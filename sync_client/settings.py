@@ -25,6 +25,16 @@ PROD_ENV_FILE = Path(".env.prod")
 _BUDGET = re.compile(r"\d+(?:\.\d*)?|\.\d+", re.ASCII)
 DEFAULT_OPENROUTER_BASE_URL = "https://openrouter.ai/api/v1"
 DEFAULT_LIST: ListChoice = "free"
+#: Where the deployment's URL and admin key are read from, first set first: the Convex
+#: cloud's names, then the self-hosted ones (what `npx convex` uses for a self-hosted or
+#: local backend), then the URL a Next.js app's client already has.
+CONVEX_URL_VARIABLES = ("CONVEX_URL", "CONVEX_SELF_HOSTED_URL", "NEXT_PUBLIC_CONVEX_URL")
+ADMIN_KEY_VARIABLES = ("CONVEX_DEPLOY_KEY", "CONVEX_SELF_HOSTED_ADMIN_KEY")
+SELF_HOSTED_HINT = (
+    "for a self-hosted or local backend use CONVEX_SELF_HOSTED_URL and "
+    "CONVEX_SELF_HOSTED_ADMIN_KEY instead, as `npx convex` does (a CONVEX_DEPLOY_KEY "
+    "there makes every `npx convex` command refuse to run)"
+)
 #: With `--prod` (and no SYNC_MODEL_LIST) the paid list: what a production app runs on.
 PROD_DEFAULT_LIST: ListChoice = "paid"
 
@@ -109,18 +119,17 @@ def load_settings(
         found = lookup_raw(name)
         return None if found is None else checked_secret(name, *found)
 
-    convex_name = "CONVEX_URL"
-    convex_url = lookup(convex_name)
-    if convex_url is None and (fallback := lookup("NEXT_PUBLIC_CONVEX_URL")) is not None:
-        convex_name, convex_url = "NEXT_PUBLIC_CONVEX_URL", fallback
-    if convex_url is not None:
+    convex_name = next((name for name in CONVEX_URL_VARIABLES if lookup(name)), None)
+    convex_url = None if convex_name is None else lookup(convex_name)
+    if convex_name is not None and convex_url is not None:
         convex_url = validate_service_url(convex_name, convex_url)
     elif require_convex:
         raise ConfigError(
             "CONVEX_URL is not set: no Convex deployment to sync into",
             hint="set CONVEX_URL in .env.local (see .env.local.example), "
-            "or use --local to try against a local backend",
+            "or use --local to try against a local backend; " + SELF_HOSTED_HINT,
         )
+    key_name = next((name for name in ADMIN_KEY_VARIABLES if lookup(name)), None)
 
     base_url = validate_service_url(
         "OPENROUTER_BASE_URL", lookup("OPENROUTER_BASE_URL") or DEFAULT_OPENROUTER_BASE_URL
@@ -128,7 +137,7 @@ def load_settings(
 
     return Settings(
         convex_url=convex_url,
-        deploy_key=secret("CONVEX_DEPLOY_KEY"),
+        deploy_key=None if key_name is None else secret(key_name),
         openrouter_base_url=base_url,
         openrouter_api_key=secret("OPENROUTER_API_KEY"),
         default_list=parse_list_choice(

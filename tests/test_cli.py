@@ -81,6 +81,8 @@ def test_a_missing_deploy_key_is_a_configuration_error() -> None:
     result = runner.invoke(app, ["--free"], env={"CONVEX_URL": CONVEX_ENV["CONVEX_URL"]})
     assert result.exit_code == 2
     assert "error: CONVEX_DEPLOY_KEY is not set" in result.stderr
+    # For a self-hosted or local backend the key belongs in the variable `npx convex` reads.
+    assert "CONVEX_SELF_HOSTED_ADMIN_KEY" in result.stderr
 
 
 def test_local_without_node_on_the_path_says_what_it_needs(tmp_path: Path) -> None:

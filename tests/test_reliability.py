@@ -1545,6 +1545,37 @@ def test_one_megabyte_id(
     assert run.seconds < 10
 
 
+def test_self_hosted_variables_in_env_local(
+    scenario: ScenarioRecord,
+    work: Workdir,
+    convex: LocalBackend,
+    db: Database,
+    openrouter: OpenRouterServer,
+    reference_rows: list[dict[str, Any]],
+) -> None:
+    scenario.describe(
+        INPUT,
+        "only CONVEX_SELF_HOSTED_URL and CONVEX_SELF_HOSTED_ADMIN_KEY, in .env.local "
+        "(the self-hosted convention of `npx convex`)",
+        "they name the deployment and the admin key: exit 0; rows = a clean run's",
+    )
+    (work.root / ".env.local").write_text(
+        f"CONVEX_SELF_HOSTED_URL={convex.url}\nCONVEX_SELF_HOSTED_ADMIN_KEY={DEPLOY_KEY}\n"
+    )
+    run = work.run("--all", env=settings_env(work, None, openrouter, CONVEX_DEPLOY_KEY=None))
+    rows = db.rows()
+    scenario.measured(
+        outcome=run.outcome(),
+        exit_code=run.exit_code,
+        seconds=run.seconds,
+        db_check=converged(rows, reference_rows),
+    )
+
+    assert run.exit_code == 0, run.stderr
+    assert normalized(rows) == reference_rows
+    assert run.seconds < 20
+
+
 def test_unknown_sync_model_list(
     scenario: ScenarioRecord,
     work: Workdir,

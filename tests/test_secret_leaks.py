@@ -16,10 +16,17 @@ from sync_client.cli import app
 
 runner = CliRunner()
 CONFIG_DIR = Path(__file__).resolve().parents[1] / "convex" / "config"
-#: Each key variable and a well-formed value, set for the other one so that the run gets far.
-GOOD_KEYS = {
-    "OPENROUTER_API_KEY": "sk-or-v1-wellformed0123456789",
-    "CONVEX_DEPLOY_KEY": "prod:happy-otter-123|d2VsbC1mb3JtZWQ",
+GOOD_OPENROUTER_KEY = "sk-or-v1-wellformed0123456789"
+GOOD_DEPLOY_KEY = "prod:happy-otter-123|d2VsbC1mb3JtZWQ"
+#: Each key variable: the variable naming the deployment it goes with, and a well-formed
+#: value for the other key, so that the run gets as far as it can.
+SETTINGS_AROUND = {
+    "OPENROUTER_API_KEY": ("CONVEX_URL", {"CONVEX_DEPLOY_KEY": GOOD_DEPLOY_KEY}),
+    "CONVEX_DEPLOY_KEY": ("CONVEX_URL", {"OPENROUTER_API_KEY": GOOD_OPENROUTER_KEY}),
+    "CONVEX_SELF_HOSTED_ADMIN_KEY": (
+        "CONVEX_SELF_HOSTED_URL",
+        {"OPENROUTER_API_KEY": GOOD_OPENROUTER_KEY},
+    ),
 }
 COMMANDS = (["--free", "--json"], ["--free"], ["doctor"], ["doctor", "--json"])
 #: Characters a key must not hold.
@@ -49,7 +56,7 @@ def in_empty_directory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
 @given(
-    variable=st.sampled_from(sorted(GOOD_KEYS)),
+    variable=st.sampled_from(sorted(SETTINGS_AROUND)),
     head=KEY_PIECE,
     tail=KEY_PIECE,
     bad=BAD_CHARACTERS,
@@ -76,9 +83,10 @@ def test_no_form_of_a_key_with_a_bad_character_appears_in_any_output(
 ) -> None:
     via_file = via_file or bad == "\x00"  # a process environment cannot hold NUL
     key = f"sk-or-v1-{head}{bad}X-Evil: {tail}"
+    url_variable, other_key = SETTINGS_AROUND[variable]
     env = {
-        **GOOD_KEYS,
-        "CONVEX_URL": unused_loopback_url(),
+        **other_key,
+        url_variable: unused_loopback_url(),
         "OPENROUTER_BASE_URL": openrouter.base_url,
     }
     args = [*command, "--timeout", "1", "--config-dir", str(CONFIG_DIR)]
@@ -86,7 +94,6 @@ def test_no_form_of_a_key_with_a_bad_character_appears_in_any_output(
         env_file = tmp_path / "keys.env"
         env_file.write_text(f'{variable}="{key}"\n', encoding="utf-8", newline="")
         args += ["--env-file", str(env_file)]
-        del env[variable]
     else:
         env[variable] = key
     before = openrouter.request_count

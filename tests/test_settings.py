@@ -322,3 +322,42 @@ def test_outer_whitespace_around_a_key_is_not_part_of_it(workdir: Path) -> None:
         environ={"OPENROUTER_API_KEY": " sk-or-v1-abc\n"}, require_convex=False
     )
     assert settings.openrouter_api_key == Secret("sk-or-v1-abc")
+
+
+def test_the_self_hosted_variables_name_the_deployment_and_its_admin_key(workdir: Path) -> None:
+    # What `npx convex` reads for a self-hosted or local backend.
+    settings = load_settings(
+        environ={
+            "CONVEX_SELF_HOSTED_URL": "http://127.0.0.1:3210/",
+            "CONVEX_SELF_HOSTED_ADMIN_KEY": "self-hosted|admin-key-0123",
+        }
+    )
+    assert settings.convex_url == "http://127.0.0.1:3210"
+    assert settings.deploy_key == Secret("self-hosted|admin-key-0123")
+
+
+def test_the_cloud_variables_come_first_then_self_hosted_then_next_public(workdir: Path) -> None:
+    (workdir / ".env.local").write_text(
+        "CONVEX_SELF_HOSTED_URL=http://127.0.0.1:3210\n"
+        "CONVEX_SELF_HOSTED_ADMIN_KEY=self-hosted-admin-key\n"
+        "NEXT_PUBLIC_CONVEX_URL=https://next.convex.cloud\n"
+    )
+    self_hosted = load_settings(environ={})
+    assert self_hosted.convex_url == "http://127.0.0.1:3210"
+    assert self_hosted.deploy_key == Secret("self-hosted-admin-key")
+    cloud = load_settings(
+        environ={"CONVEX_URL": "https://a.convex.cloud", "CONVEX_DEPLOY_KEY": "prod:a|key-0123"}
+    )
+    assert cloud.convex_url == "https://a.convex.cloud"
+    assert cloud.deploy_key == Secret("prod:a|key-0123")
+    (workdir / ".env.local").write_text("NEXT_PUBLIC_CONVEX_URL=https://next.convex.cloud\n")
+    assert load_settings(environ={}).convex_url == "https://next.convex.cloud"
+
+
+def test_the_self_hosted_url_and_key_are_checked_like_the_others(workdir: Path) -> None:
+    with pytest.raises(ConfigError, match="CONVEX_SELF_HOSTED_URL uses plain http://"):
+        load_settings(environ={"CONVEX_SELF_HOSTED_URL": "http://10.0.0.1:3210"})
+    with pytest.raises(ConfigError, match=r"CONVEX_SELF_HOSTED_ADMIN_KEY .* holds a line break"):
+        load_settings(
+            environ={"CONVEX_URL": "https://a.convex.cloud", "CONVEX_SELF_HOSTED_ADMIN_KEY": "a\nb"}
+        )
