@@ -143,7 +143,7 @@ def render(
         *([f"- Failed: {', '.join(failed)}"] if failed else []),
         "",
         "Exit codes: 0 ok, 1 some models failed, 2 usage/config error, 3 OpenRouter or Convex "
-        "unavailable.",
+        "unavailable, 4 alerts on active models.",
     ]
     groups = [g for g in GROUP_ORDER if any(r["group"] == g for r in records)]
     groups += sorted({r["group"] for r in records} - set(groups))

@@ -119,6 +119,8 @@ class SyncReport:
     expiring: list[ExpiringWarning] = field(default_factory=list)
     #: Why the guard did not run, when it was asked to and could not.
     guard_skipped: str | None = None
+    #: Whether that was a failure (the query threw), not a deployment without the query.
+    guard_failed: bool = False
     #: Sent, but no answer came before the run stopped: they may have landed.
     unanswered: list[SyncTarget] = field(default_factory=list)
 
@@ -159,7 +161,7 @@ class SyncReport:
             return self.aborted.exit_code
         if self.alerts:
             return ExitCode.ALERTS
-        return ExitCode.PARTIAL if self.errors else ExitCode.OK
+        return ExitCode.PARTIAL if self.errors or self.guard_failed else ExitCode.OK
 
 
 def build_targets(ranked: Iterable[RankedModel], extra_ids: Iterable[str] = ()) -> list[SyncTarget]:
@@ -342,13 +344,21 @@ def read_active(
     store: ActiveRowsStore, guard: GuardRules | None, report: SyncReport
 ) -> dict[str, ModelRow] | None:
     """The active rows before the sync writes, by id; None when there is no guard, or when the
-    deployment lacks the query (then `report.guard_skipped` says what to deploy)."""
+    deployment lacks the query or it failed (then `report.guard_skipped` says why, and the sync
+    goes on: a failed query fails the run, exit 1)."""
     from sync_client.convex_store import is_function_missing
 
     if guard is None:
         return None
     try:
         return rows_by_api_id(store.list_active())
+    except ConvexCallError as error:
+        report.guard_skipped = (
+            f"the guard on active models was skipped: {GUARD_FUNCTIONS} failed: "
+            f"{describe_call_error(error)}"
+        )
+        report.guard_failed = True
+        return None
     except ConvexUnavailableError as error:
         if not is_function_missing(error):
             raise

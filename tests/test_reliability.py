@@ -1100,6 +1100,202 @@ def _raise_prices(snapshot: dict[str, Any]) -> None:
         model_in(snapshot, api_id)["pricing"].update(prompt="0.000004", completion="0.00002")
 
 
+# --- the guard on active models (issue 19) ----------------------------------------------------
+
+IN_TEN_DAYS = (datetime.now(UTC).date() + timedelta(days=10)).isoformat()
+
+
+def _guard_changes(snapshot: dict[str, Any]) -> None:
+    """OpenRouter raises PAID[0]'s output price, ends FREE[0]'s free promotion, announces
+    PAID[1]'s retirement, and raises inactive FREE[1]'s price."""
+    model_in(snapshot, PAID[0])["pricing"]["completion"] = "0.000018"
+    model_in(snapshot, FREE[0])["pricing"].update(prompt="0.0000004", completion="0.0000016")
+    model_in(snapshot, PAID[1])["expiration_date"] = IN_TEN_DAYS
+    model_in(snapshot, FREE[1])["pricing"].update(prompt="0.000001", completion="0.000001")
+
+
+def _alerts(run: CliRun) -> dict[str, list[str]]:
+    return {item["apiId"]: item["reasons"] for item in json.loads(run.stdout)["alerts"]}
+
+
+def test_guard_alerts_on_active_models_only(
+    scenario: ScenarioRecord,
+    work: Workdir,
+    convex: LocalBackend,
+    db: Database,
+    openrouter: OpenRouterServer,
+) -> None:
+    scenario.describe(
+        OPENROUTER,
+        "3 models activated; OpenRouter raises one's price, ends one's free promotion, "
+        "announces one's retirement in 10 days; an inactive one gets dearer",
+        "exactly price-increase, now-paid, expiring; exit 4; the prices written; a rerun: "
+        "expiring only",
+    )
+    seed(work, convex, openrouter, db)
+    for api_id in (PAID[0], FREE[0], PAID[1]):
+        db.set_active(api_id, True)
+    openrouter.serve_json(snapshot_with(_guard_changes))
+    env = settings_env(work, convex, openrouter)
+    run = work.run("--all", "--json", env=env)
+    rerun = work.run("--all", "--json", env=env)
+    rows = {row["apiIdentifier"]: row for row in db.rows()}
+    alerts = _alerts(run) if run.exit_code == 4 else {}
+    scenario.measured(
+        outcome=_shorten(f"alerts: {alerts}; rerun: {_alerts(rerun)}"),
+        exit_code=run.exit_code,
+        seconds=run.seconds,
+        db_check=f"{describe_rows(list(rows.values()))}; "
+        f"{PAID[0]} output price: {rows[PAID[0]].get('outputCostPer1MTokens')}",
+    )
+
+    assert run.exit_code == 4, run.stderr
+    assert alerts == {PAID[0]: ["price-increase"], FREE[0]: ["now-paid"], PAID[1]: ["expiring"]}
+    assert rerun.exit_code == 4 and _alerts(rerun) == {PAID[1]: ["expiring"]}
+    assert rows[PAID[0]]["outputCostPer1MTokens"] == 18
+    assert run.seconds < 8
+
+
+def test_guard_without_its_query_still_syncs(
+    scenario: ScenarioRecord,
+    work: Workdir,
+    convex: LocalBackend,
+    db: Database,
+    openrouter: OpenRouterServer,
+    reference_rows: list[dict[str, Any]],
+) -> None:
+    scenario.describe(
+        CONVEX,
+        "a deployment without queries/aiModels:listActive (functions deployed before the guard)",
+        "the sync runs; one warning naming the function to deploy; exit 0",
+    )
+    missing = "Could not find function for 'queries/aiModels:listActive'"
+    convex.set_faults(fail_functions={"queries/aiModels:listActive": missing})
+    run = work.run("--all", env=settings_env(work, convex, openrouter))
+    rows = db.rows()
+    warnings = [line for line in run.stderr.splitlines() if "guard" in line]
+    scenario.measured(
+        outcome=_shorten(warnings[0] if warnings else run.outcome()),
+        exit_code=run.exit_code,
+        seconds=run.seconds,
+        db_check=converged(rows, reference_rows),
+    )
+
+    assert run.exit_code == 0, run.stderr
+    assert len(warnings) == 1 and "queries/aiModels:listActive" in warnings[0]
+    assert normalized(rows) == reference_rows
+    assert run.seconds < 8
+
+
+def test_guard_query_throws(
+    scenario: ScenarioRecord,
+    work: Workdir,
+    convex: LocalBackend,
+    db: Database,
+    openrouter: OpenRouterServer,
+    reference_rows: list[dict[str, Any]],
+) -> None:
+    scenario.describe(
+        CONVEX,
+        "queries/aiModels:listActive throws before the upserts",
+        "the models land; the guard reported as skipped with the error; exit 1",
+    )
+    convex.set_faults(fail_functions={"queries/aiModels:listActive": "guard is down"})
+    run = work.run("--all", env=settings_env(work, convex, openrouter))
+    rows = db.rows()
+    notes = [line for line in run.stderr.splitlines() if "guard is down" in line]
+    scenario.measured(
+        outcome=_shorten(notes[0] if notes else run.outcome()),
+        exit_code=run.exit_code,
+        seconds=run.seconds,
+        db_check=converged(rows, reference_rows),
+    )
+
+    assert run.exit_code == 1, run.stderr
+    assert len(notes) == 1 and "skipped" in notes[0]
+    assert normalized(rows) == reference_rows
+    assert run.seconds < 8
+
+
+def test_guard_deactivation_throws_after_the_sync(
+    scenario: ScenarioRecord,
+    work: Workdir,
+    convex: LocalBackend,
+    db: Database,
+    openrouter: OpenRouterServer,
+) -> None:
+    scenario.describe(
+        CONVEX,
+        "--deactivate-over-budget: setActive throws after the sync wrote",
+        "the sync's writes stay; the failed deactivation reported; the model stays active; exit 1",
+    )
+    seed(work, convex, openrouter, db)
+    db.set_active(PAID[0], True)  # $3 / $18 after the change: over a $10 budget
+    db.set_active(FREE[0], True)
+    openrouter.serve_json(snapshot_with(_guard_changes))
+    convex.set_faults(fail_functions={"mutations/activation:setActive": "setActive is down"})
+    flags = ("--all", "--deactivate-over-budget", "--max-cost-per-1m", "10")
+    run = work.run(*flags, env=settings_env(work, convex, openrouter))
+    rows = {row["apiIdentifier"]: row for row in db.rows()}
+    failed = [line.strip() for line in run.stdout.splitlines() if "deactivation failed" in line]
+    scenario.measured(
+        outcome=_shorten(failed[0] if failed else run.outcome()),
+        exit_code=run.exit_code,
+        seconds=run.seconds,
+        db_check=f"{describe_rows(list(rows.values()))}; {PAID[0]} active: "
+        f"{rows[PAID[0]]['isActive']}; new price written: "
+        f"{rows[PAID[0]].get('outputCostPer1MTokens') == 18}",
+    )
+
+    assert run.exit_code == 1, run.stdout + run.stderr
+    assert len(failed) == 1 and PAID[0] in failed[0] and "setActive is down" in failed[0]
+    assert rows[PAID[0]]["isActive"] is True and rows[FREE[0]]["isActive"] is True
+    assert rows[PAID[0]]["outputCostPer1MTokens"] == 18  # the sync itself landed
+    assert "Traceback" not in run.stderr
+    assert run.seconds < 8
+
+
+def test_guard_deactivation_refused_after_the_sync(
+    scenario: ScenarioRecord,
+    work: Workdir,
+    convex: LocalBackend,
+    db: Database,
+    openrouter: OpenRouterServer,
+) -> None:
+    scenario.describe(
+        CONVEX,
+        "--deactivate-over-budget: after the sync wrote, the deployment refuses setActive "
+        "(`Could not find function`: redeployed without it mid-run)",
+        "the sync's writes and report stay; the deactivation reported as stopped, with the "
+        "hint; the model stays active; exit 1",
+    )
+    seed(work, convex, openrouter, db)
+    db.set_active(PAID[0], True)
+    openrouter.serve_json(snapshot_with(_guard_changes))
+    missing = "Could not find function for 'mutations/activation:setActive'"
+    convex.set_faults(fail_functions={"mutations/activation:setActive": missing})
+    flags = ("--all", "--deactivate-over-budget", "--max-cost-per-1m", "10")
+    run = work.run(*flags, env=settings_env(work, convex, openrouter))
+    rows = {row["apiIdentifier"]: row for row in db.rows()}
+    stopped = [line for line in run.stderr.splitlines() if "over-budget stopped" in line]
+    scenario.measured(
+        outcome=_shorten(stopped[0] if stopped else run.outcome()),
+        exit_code=run.exit_code,
+        seconds=run.seconds,
+        db_check=f"{describe_rows(list(rows.values()))}; {PAID[0]} active: "
+        f"{rows[PAID[0]]['isActive']}; new price written: "
+        f"{rows[PAID[0]].get('outputCostPer1MTokens') == 18}",
+    )
+
+    assert run.exit_code == 1, run.stdout + run.stderr
+    assert len(stopped) == 1 and "setActive" in stopped[0], run.stderr
+    assert f"[ALERT] {PAID[0]}" in run.stdout  # the sync's own report is intact
+    assert rows[PAID[0]]["isActive"] is True
+    assert rows[PAID[0]]["outputCostPer1MTokens"] == 18
+    assert "Traceback" not in run.stderr
+    assert run.seconds < 8
+
+
 def test_convex_is_active_flipped_during_run(
     scenario: ScenarioRecord,
     work: Workdir,
