@@ -2153,16 +2153,12 @@ def seed_hostile_rows(db: Database) -> None:
 #: case → (what runs, the args, the exit code, a fragment stdout or stderr must show).
 #: `--catalog` reports HOSTILE_ID (and the hostile price) as their models' own errors: see
 #: test_hostile_id_is_its_own_error.
-HOSTILE_RUNS: dict[str, tuple[str, tuple[str, ...], int | None, str]] = {
+HOSTILE_ID_ERROR = "[ERR] evil/\\x1b[2Jmodel\\x07 — malformed id"
+HOSTILE_RUNS: dict[str, tuple[str, tuple[str, ...], int, str]] = {
     "free-dry-run": ("`--free --dry-run`", ("--free", "--dry-run"), 0, HOSTILE_SHOWN),
     "free": ("`--free`", ("--free",), 0, "[NEW] [FREE] qwen/qwen3-coder:free"),
-    "catalog-dry-run": (
-        "`--catalog --dry-run`",
-        ("--catalog", "--dry-run"),
-        None,
-        "evil/\\x1b[2Jmodel\\x07",
-    ),
-    "catalog": ("`--catalog`", ("--catalog",), None, "evil/\\x1b[2Jmodel\\x07"),
+    "catalog-dry-run": ("`--catalog --dry-run`", ("--catalog", "--dry-run"), 1, HOSTILE_ID_ERROR),
+    "catalog": ("`--catalog`", ("--catalog",), 1, HOSTILE_ID_ERROR),
     "model": (
         "`--model <that id>`",
         ("--model", HOSTILE_ID),
@@ -2219,8 +2215,7 @@ def test_hostile_text_is_shown_escaped(
 
     assert raw == [], (run.stdout, run.stderr)
     assert shown in run.stdout + run.stderr, (run.stdout, run.stderr)
-    if exit_code is not None:
-        assert run.exit_code == exit_code, run.stderr
+    assert run.exit_code == exit_code, run.stderr
     assert "Traceback" not in run.stderr
     if case == "free":
         assert exact
