@@ -117,7 +117,9 @@ def start_local_backend(
     if latency_ms:
         command += ["--latency-ms", str(latency_ms)]
     command += list(extra_args)
-    log = Path(tempfile.mkstemp(prefix="local-backend-", suffix=".log")[1])
+    handle, log_name = tempfile.mkstemp(prefix="local-backend-", suffix=".log")
+    os.close(handle)  # an open handle would keep Windows from deleting the log after
+    log = Path(log_name)
     with log.open("wb") as log_file:
         process = subprocess.Popen(
             command,
