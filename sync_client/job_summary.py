@@ -58,9 +58,9 @@ def render_sync_summary(report: SyncReport, after: AfterSync | None = None) -> s
 
     counts = summary_counts(report)
     lines = [
-        f"### sync-models: {_text(str(counts[0][1]))}",
+        f"### sync-models: {markdown_text(str(counts[0][1]))}",
         "",
-        _text(summary_title(report)),
+        markdown_text(summary_title(report)),
         "",
         " · ".join(f"{label} **{value}**" for label, value in counts[1:]),
         "",
@@ -70,7 +70,7 @@ def render_sync_summary(report: SyncReport, after: AfterSync | None = None) -> s
         lines += _model_table(changed, _known_before(report))
     if report.alerts:
         lines += [f"#### Alerts on active models ({len(report.alerts)})", ""]
-        lines += [f"- {_text(alert_line(alert, str).strip())}" for alert in report.alerts]
+        lines += [f"- {markdown_text(alert_line(alert, str).strip())}" for alert in report.alerts]
         lines.append("")
     errors = [f"{result.api_id} — {result.error}" for result in report.results if not result.ok]
     errors += _after_sync_errors(after)
@@ -78,7 +78,7 @@ def render_sync_summary(report: SyncReport, after: AfterSync | None = None) -> s
         errors.append(f"stopped early: {report.aborted}")
     if errors:
         lines += [f"#### Errors ({len(errors)})", ""]
-        lines += [f"- {_text(error)}" for error in errors[:ROWS_SHOWN]]
+        lines += [f"- {markdown_text(error)}" for error in errors[:ROWS_SHOWN]]
         lines += _more(len(errors))
         lines.append("")
     return "\n".join(lines) + "\n"
@@ -86,14 +86,10 @@ def render_sync_summary(report: SyncReport, after: AfterSync | None = None) -> s
 
 def render_failure_summary(error: SyncModelsError) -> str:
     """The summary of a sync that stopped before it wrote anything (settings, OpenRouter)."""
-    lines = ["### sync-models", "", f"❌ {_text(error.message)}"]
+    lines = ["### sync-models", "", f"❌ {markdown_text(error.message)}"]
     if error.hint:
-        lines += ["", f"Hint: {_text(error.hint)}"]
+        lines += ["", f"Hint: {markdown_text(error.hint)}"]
     return "\n".join(lines) + "\n\n"
-
-
-def _text(text: str) -> str:
-    return markdown_text(text)
 
 
 def _action(result: ModelResult) -> str | None:
@@ -124,9 +120,9 @@ def _model_table(
         before = known_before.get(result.api_id, {})
         prices = [_price_cell(before, after, name) for name in COST_FIELDS]
         cells = [
-            _text(result.api_id),
-            _text(str(after.get("modelName", ""))),
-            _text(result.list_name),
+            markdown_text(result.api_id),
+            markdown_text(str(after.get("modelName", ""))),
+            markdown_text(result.list_name),
             _action(result) or "",
             "yes" if result.is_free else "no",
             *prices,
