@@ -72,7 +72,7 @@ _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 def _whole_text(value: str) -> str:
     """A string as JSON may carry it but no encoding can (`"\\udfff"`) is refused."""
-    if _LONE_SURROGATE.search(value):
+    if not value.isascii() and _LONE_SURROGATE.search(value):
         raise PydanticCustomError("lone_surrogate", "holds a lone surrogate")
     return value
 
