@@ -16,7 +16,7 @@ from typer.testing import CliRunner, Result
 
 from sync_client.cli import app
 from sync_client.convex_store import ConvexStore
-from sync_client.job_summary import append_summary, render_sync_summary
+from sync_client.job_summary import ROWS_SHOWN, append_summary, render_sync_summary
 from sync_client.settings import Secret
 from sync_client.sync import ModelResult, SyncReport
 
@@ -203,3 +203,24 @@ def test_a_sync_that_fails_before_writing_says_why(run: Run) -> None:
     markdown = run.summary.read_text(encoding="utf-8")
     assert markdown.startswith("### sync-models\n\n❌ ")
     assert "<b>" not in markdown
+
+
+def test_a_summary_that_cannot_be_written_is_a_warning_not_the_outcome(
+    run: Run, tmp_path: Path
+) -> None:
+    run.summary = tmp_path / "a-folder"
+    run.summary.mkdir()
+    result = run("--free")
+    assert result.exit_code == 0, result.output
+    assert "warning: could not append to GITHUB_STEP_SUMMARY" in result.stderr
+
+
+def test_a_long_run_shows_the_first_models_and_counts_the_rest() -> None:
+    report = SyncReport(list_synced="catalog")
+    report.results += [
+        ModelResult(f"vendor/model-{n}", None, "catalog", action="updated", is_free=False)
+        for n in range(ROWS_SHOWN + 35)
+    ]
+    markdown = render_sync_summary(report)
+    assert len(table(markdown)) == ROWS_SHOWN
+    assert "… and 35 more (the `--json` document lists every one)" in markdown
