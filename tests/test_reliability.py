@@ -180,7 +180,8 @@ class RunningCli:
             stdout=self._output.get("stdout", b"").decode("utf-8", "replace"),
             stderr=self._output.get("stderr", b"").decode("utf-8", "replace"),
             seconds=seconds,
-            peak_rss_bytes=usage.ru_maxrss * 1024,
+            # ru_maxrss counts KiB on Linux and bytes on macOS.
+            peak_rss_bytes=usage.ru_maxrss * (1 if sys.platform == "darwin" else 1024),
             workdir=str(self.cwd),
         )
         run.assert_no_secrets()
