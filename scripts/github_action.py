@@ -23,9 +23,10 @@ import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
-#: What the venv's content depends on: the pinned dependencies and the package itself.
-KEYED_FILES = ("requirements.lock", "pyproject.toml")
-KEYED_TREES = ("sync_client",)
+#: What the venv's content depends on: the pinned dependencies, and every source the wheel is
+#: built from (the package, and the Convex and local-backend files it carries; pyproject.toml).
+KEYED_FILES = ("requirements.lock", "pyproject.toml", "package.json", "package-lock.json")
+KEYED_TREES = ("sync_client", "convex", "local_backend/src")
 LISTS = ("free", "paid", "all")
 
 
@@ -51,13 +52,23 @@ def venv_python(venv: Path) -> Path:
     return venv_scripts(venv) / Path(sys.executable).name
 
 
+def keyed_files(root: Path) -> list[Path]:
+    """The files the cache key covers, in a stable order (compiled bytecode aside)."""
+    files = [root / name for name in KEYED_FILES if (root / name).is_file()]
+    for tree in KEYED_TREES:
+        files += sorted(
+            path
+            for path in (root / tree).rglob("*")
+            if path.is_file() and "__pycache__" not in path.parts
+        )
+    return files
+
+
 def cache_key(root: Path) -> str:
-    """`sync-models-venv-<os>-<python>-<digest>`: the digest covers the lock, pyproject.toml and
-    every file of the package, so a new release of the action never reuses an old venv."""
+    """`sync-models-venv-<os>-<python>-<digest>`: the digest covers the lock and every source of
+    the wheel, so a new release of the action never reuses an old venv."""
     digest = hashlib.sha256()
-    files = [root / name for name in KEYED_FILES]
-    files += sorted(path for tree in KEYED_TREES for path in (root / tree).rglob("*.py"))
-    for path in files:
+    for path in keyed_files(root):
         digest.update(path.relative_to(root).as_posix().encode() + b"\0")
         digest.update(path.read_bytes() + b"\0")
     python = ".".join(platform.python_version_tuple())

@@ -384,3 +384,21 @@ def test_every_runtime_dependency_is_pinned_in_the_lock_within_its_range() -> No
         pinned = pins.get(dependency.name.lower().replace("_", "-"))
         assert pinned is not None, f"{dependency.name} is not pinned in requirements.lock"
         assert dependency.specifier.contains(pinned), f"{dependency.name}=={pinned}"
+
+
+def test_the_venv_cache_key_follows_the_lock_and_every_source_of_the_wheel(tmp_path: Path) -> None:
+    script = action_script()
+    root = tmp_path / "action"
+    for name in (*script.KEYED_FILES, "sync_client/cli.py", "convex/lib/limits.ts"):
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(name, encoding="utf-8")
+    key = script.cache_key(root)
+    assert key.startswith(f"sync-models-venv-{sys.platform}-{platform.python_version()}-")
+    (root / "sync_client" / "__pycache__").mkdir()
+    (root / "sync_client" / "__pycache__" / "cli.cpython.pyc").write_bytes(b"bytecode")
+    assert script.cache_key(root) == key  # compiled files are no source
+    keys = {key}
+    for changed in ("requirements.lock", "sync_client/cli.py", "convex/lib/limits.ts"):
+        (root / changed).write_text("changed " + changed, encoding="utf-8")
+        keys.add(script.cache_key(root))
+    assert len(keys) == 4
