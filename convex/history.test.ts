@@ -112,7 +112,6 @@ describe("mutations/history:recordSync", () => {
     ["contextWindow", 200_000],
     ["maxCompletionTokens", 32_000],
     ["rank", 2],
-    ["list", "catalog"],
   ] as const)("a change of %s alone is recorded", async (field, value) => {
     const t = convexTestWithLimits(schema, modules);
     await t.mutation(recordSync, { entries: [SONNET] });
@@ -122,6 +121,48 @@ describe("mutations/history:recordSync", () => {
     expect(result.status).toBe("changed");
     const [latest] = await t.query(list, { apiIdentifier: SONNET.apiIdentifier });
     expect(latest.changes).toEqual([{ field, from: SONNET[field], to: value }]);
+  });
+
+  test("switching lists or modes alone records nothing", async () => {
+    const t = convexTestWithLimits(schema, modules);
+    await t.mutation(recordSync, { entries: [SONNET] });
+    const { rank: _rank, ...catalog } = { ...SONNET, list: "catalog" as const };
+    for (const entry of [catalog, SONNET, { ...SONNET, list: "free" as const }, catalog]) {
+      const { recorded } = await t.mutation(recordSync, { entries: [entry] });
+      expect(recorded).toBe(0);
+    }
+    // A data change still is news, and the row says which list and rank saw it.
+    const { recorded } = await t.mutation(recordSync, {
+      entries: [{ ...catalog, inputCostPer1MTokens: 4 }],
+    });
+    expect(recorded).toBe(1);
+    const [latest] = await t.query(list, { apiIdentifier: SONNET.apiIdentifier });
+    expect(latest.list).toBe("catalog");
+    expect(latest.changes).toContainEqual({ field: "inputCostPer1MTokens", from: 3, to: 4 });
+  });
+
+  test("an alert the latest row does not hold is recorded, and kept on the row", async () => {
+    const t = convexTestWithLimits(schema, modules);
+    await t.mutation(recordSync, { entries: [SONNET] });
+    const expiring: HistoryEntry = { ...SONNET, alerts: ["expiring"] };
+    expect((await t.mutation(recordSync, { entries: [expiring] })).recorded).toBe(1);
+    // Still expiring the next day: nothing new.
+    expect((await t.mutation(recordSync, { entries: [expiring] })).recorded).toBe(0);
+    const dearer: HistoryEntry = {
+      ...SONNET,
+      outputCostPer1MTokens: 18,
+      alerts: ["price-increase", "expiring", "deactivated"],
+    };
+    expect((await t.mutation(recordSync, { entries: [dearer] })).recorded).toBe(1);
+    const [latest, before] = await t.query(list, { apiIdentifier: SONNET.apiIdentifier });
+    expect(latest.alerts).toEqual(["price-increase", "expiring", "deactivated"]);
+    expect(latest.changes).toEqual([{ field: "outputCostPer1MTokens", from: 15, to: 18 }]);
+    expect(before.alerts).toEqual(["expiring"]);
+    expect(before.changes).toEqual([]);
+    // No alert at all: an earlier row's alerts are not carried over.
+    await t.mutation(recordSync, { entries: [{ ...SONNET, contextWindow: 2_000_000 }] });
+    const [newest] = await t.query(list, { apiIdentifier: SONNET.apiIdentifier });
+    expect(newest).not.toHaveProperty("alerts");
   });
 
   test("a value that disappears is a change to nothing", async () => {

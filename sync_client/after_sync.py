@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from sync_client.errors import SyncModelsError
 
 if TYPE_CHECKING:
-    from sync_client.convex_types import HistoryEntry
+    from sync_client.convex_types import HistoryAlert, HistoryEntry
     from sync_client.stale import ActivationStore, Deactivation, StaleModel
     from sync_client.sync import SyncReport
 
@@ -58,6 +58,7 @@ def follow_up_sync(
     from sync_client.stale import deactivate_stale as deactivate
 
     after = AfterSync(deactivate_requested=deactivate_stale)
+    # The sync itself is done: a failure here is kept and reported, never raised.
     if deactivate_over_budget:
         over = [alert.api_id for alert in report.alerts if "over-budget" in alert.reasons]
         if report.dry_run:
@@ -67,14 +68,13 @@ def follow_up_sync(
                 after.over_budget = deactivate_models(store, over)
             except SyncModelsError as error:
                 after.over_budget_error = f"--deactivate-over-budget stopped: {error}"
-    # The sync itself is done: a failure here is kept and reported, never raised.
     try:
         rows = store.list_models(synced_only=True)
     except SyncModelsError as error:
         after.stale_error = after.history_error = str(error)
         return after
     if not report.dry_run and record_history is not None:
-        entries = build_entries(report.results, rows)
+        entries = build_entries(report.results, rows, _history_alerts(report, after))
         try:
             after.history_recorded = sum(
                 record_history(entries[start : start + BATCH_SIZE])
@@ -91,3 +91,15 @@ def follow_up_sync(
         except SyncModelsError as error:
             after.stale_error = f"--deactivate-stale stopped: {error}"
     return after
+
+
+def _history_alerts(report: SyncReport, after: AfterSync) -> dict[str, list[HistoryAlert]]:
+    """What history records of the guard, by id: the alert reasons, and `deactivated` for a
+    model `--deactivate-over-budget` turned off."""
+    alerts: dict[str, list[HistoryAlert]] = {
+        alert.api_id: list(alert.reasons) for alert in report.alerts
+    }
+    for outcome in after.over_budget:
+        if outcome.ok and not report.dry_run:
+            alerts.setdefault(outcome.api_id, []).append("deactivated")
+    return alerts

@@ -31,6 +31,10 @@ TrackedField = Literal[
 
 HistoryList = Literal["paid", "free", "catalog"]
 
+#: What a history row records of the guard (`historyAlert`): its alert reasons, and
+#: `deactivated` when `--deactivate-over-budget` turned the model off.
+HistoryAlert = Literal["price-increase", "now-paid", "over-budget", "expiring", "deactivated"]
+
 #: Each field a dry run compares (a field the caller omits is cleared by the mutation, so
 #: each one is compared even when absent), in the order it shows them.
 SYNCED_FIELDS: tuple[SyncedField, ...] = get_args(SyncedField)
@@ -87,3 +91,4 @@ class HistoryEntry(TypedDict, total=False):
     maxCompletionTokens: float
     rank: int
     list: HistoryList
+    alerts: list[HistoryAlert]

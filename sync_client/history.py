@@ -17,15 +17,20 @@ from .safe_text import printable
 from .sync import rows_by_api_id
 
 if TYPE_CHECKING:
-    from .convex_types import HistoryEntry, HistoryList, ModelRow
+    from .convex_types import HistoryAlert, HistoryEntry, HistoryList, ModelRow
     from .sync import ModelResult
 
 #: The lists the history table knows; a model named only with `--model` records no list.
 HISTORY_LISTS: dict[str, HistoryList] = {"paid": "paid", "free": "free", "catalog": "catalog"}
 
 
-def build_entries(results: Iterable[ModelResult], rows: Iterable[ModelRow]) -> list[HistoryEntry]:
-    """recordSync entries for the models a sync wrote, with values read back from `rows`.
+def build_entries(
+    results: Iterable[ModelResult],
+    rows: Iterable[ModelRow],
+    alerts: Mapping[str, Sequence[HistoryAlert]] | None = None,
+) -> list[HistoryEntry]:
+    """recordSync entries for the models a sync wrote, with values read back from `rows` and
+    the guard's `alerts` by id.
 
     Failed or unwritten results (and dry-run plans) are skipped. With duplicate rows for an
     id the oldest one counts (the one upsertModel's result names).
@@ -48,6 +53,8 @@ def build_entries(results: Iterable[ModelResult], rows: Iterable[ModelRow]) -> l
             entry["rank"] = result.rank
         if (history_list := HISTORY_LISTS.get(result.list_name)) is not None:
             entry["list"] = history_list
+        if alerts and (model_alerts := alerts.get(result.api_id)):
+            entry["alerts"] = list(model_alerts)
         entries.append(entry)
     return entries
 
@@ -78,6 +85,8 @@ def render_history(rows: Sequence[Mapping[str, Any]]) -> str:
         api_id = printable(str(row.get("apiIdentifier")))
         lines.append(f"{format_timestamp(row.get('recordedAt'))}  {api_id}  ({kind})")
         lines.extend(f"    {_change_text(change)}" for change in row.get("changes") or ())
+        if row.get("alerts"):
+            lines.append(f"    alerts: {printable(', '.join(map(str, row['alerts'])))}")
     return "\n".join(lines) + "\n"
 
 

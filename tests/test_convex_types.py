@@ -57,6 +57,10 @@ def validators() -> dict[str, typing.Any]:
 
 def matches(field_type: dict[str, typing.Any], annotation: object) -> bool:
     kind = field_type["type"]
+    if kind == "array":
+        return typing.get_origin(annotation) is list and matches(
+            field_type["value"], typing.get_args(annotation)[0]
+        )
     if kind == "union" and all(member["type"] == "literal" for member in field_type["value"]):
         return typing.get_origin(annotation) is Literal and set(typing.get_args(annotation)) == {
             member["value"] for member in field_type["value"]

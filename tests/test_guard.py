@@ -57,6 +57,18 @@ def activated(harness: Harness) -> Harness:
     return harness
 
 
+def history_of(harness: Harness, api_id: str) -> list[dict[str, Any]]:
+    """The model's history rows, newest first (`history` takes no --config-dir)."""
+    result = runner.invoke(app, ["history", api_id, "--json"], env=harness.env)
+    assert result.exit_code == 0, result.output
+    rows: list[dict[str, Any]] = json.loads(result.stdout)["history"]
+    return rows
+
+
+def history_alerts(harness: Harness, api_id: str) -> list[list[str]]:
+    return [row.get("alerts", []) for row in history_of(harness, api_id)]
+
+
 def alerts_of(document: dict[str, Any]) -> dict[str, list[str]]:
     return {alert["apiId"]: alert["reasons"] for alert in document["alerts"]}
 
@@ -82,6 +94,8 @@ def test_a_price_rise_an_ended_promotion_and_a_retirement_alert_once_and_exit_4(
     # The prices were written: the next run sees no change, only the retirement still ahead.
     assert harness.rows()[DEARER]["outputCostPer1MTokens"] == 18
 
+    assert history_alerts(harness, DEARER) == [["price-increase"], []]  # newest first
+
     rerun = harness.run("--all")
     assert rerun.exit_code == 4, rerun.output
     alert_lines = [line for line in rerun.stdout.splitlines() if "[ALERT]" in line]
@@ -105,6 +119,7 @@ def test_a_budget_flags_the_dearer_active_model_and_can_turn_it_off(harness: Har
 
     done = harness.run("--all", "--deactivate-over-budget", *budget)
     assert done.exit_code == 4, done.output
+    assert history_alerts(harness, DEARER)[0] == ["over-budget", "deactivated"]
     assert f"  [OFF] {DEARER} — over-budget" in done.stdout.splitlines()
     rows = harness.rows()
     assert {api_id for api_id, row in rows.items() if row["isActive"]} == {PROMOTION, RETIRING}
@@ -198,3 +213,13 @@ def test_status_marks_stale_the_models_the_sync_found_stale(harness: Harness) ->
     models = json.loads(status.stdout)["models"]
     assert [model["apiId"] for model in models if model["stale"]] == sync_stale
     assert all(model["stale"] is not None for model in models)
+
+
+def test_switching_between_ranked_and_catalog_runs_writes_no_history(harness: Harness) -> None:
+    assert harness.run("--paid").exit_code == 0
+    before = {api_id: history_of(harness, api_id) for api_id in PAID}
+    for mode in ("--catalog", "--paid", "--catalog"):
+        result = harness.run(mode, "--json")
+        assert result.exit_code == 0, result.output
+        assert json.loads(result.stdout)["stale"] == []
+    assert {api_id: history_of(harness, api_id) for api_id in PAID} == before

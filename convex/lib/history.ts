@@ -1,5 +1,8 @@
-// The rules of `recordSync`: one `modelHistory` row when a model is first seen
-// or when a tracked value changed since its latest row; none otherwise.
+// The rules of `recordSync`: one `modelHistory` row when a model is first seen,
+// when one of its values changed since its latest row, or when the guard raised
+// an alert that row does not hold; none otherwise. Which list or mode synced the
+// model is not news on its own: switching between `--paid` and `--catalog` writes
+// nothing.
 import type { Doc } from "../_generated/dataModel";
 import type { DatabaseReader, DatabaseWriter } from "../_generated/server";
 import { COST_FIELDS, TOKEN_FIELDS } from "./aiModels";
@@ -10,6 +13,14 @@ import type {
   HistoryEntry,
   RecordSyncItemResult,
 } from "./validators";
+
+/** The model's own values: a change of any of them is recorded. */
+const DATA_FIELDS = [
+  "inputCostPer1MTokens",
+  "outputCostPer1MTokens",
+  "contextWindow",
+  "maxCompletionTokens",
+] as const;
 
 /** The tracked values, in the order changes are listed. */
 export const TRACKED_FIELDS = [
@@ -52,6 +63,23 @@ export function diffSnapshots(
   return changes;
 }
 
+/**
+ * Whether `after` is news since `before`: a data value changed, the rank moved
+ * within one list (both sides ranked in the same list), or an alert appeared that
+ * `before` does not hold. A list or a rank that only says which run synced the
+ * model (`--catalog` has no rank) is not.
+ */
+export function isNews(
+  before: Snapshot & Pick<HistoryEntry, "alerts">,
+  after: Snapshot & Pick<HistoryEntry, "alerts">,
+): boolean {
+  if (DATA_FIELDS.some((field) => before[field] !== after[field])) return true;
+  const ranked = before.rank !== undefined && after.rank !== undefined;
+  if (ranked && before.list === after.list && before.rank !== after.rank) return true;
+  const held = new Set(before.alerts ?? []);
+  return (after.alerts ?? []).some((alert) => !held.has(alert));
+}
+
 export async function latestHistory(
   db: DatabaseReader,
   apiIdentifier: string,
@@ -78,7 +106,7 @@ export async function recordHistoryEntry(
   }
   const latest = await latestHistory(db, apiIdentifier);
   const changes = diffSnapshots(latest, entry);
-  if (latest !== null && changes.length === 0) {
+  if (latest !== null && !isNews(latest, entry)) {
     return { apiIdentifier, status: "unchanged" };
   }
   const kind = latest === null ? "first_seen" : "changed";
@@ -88,12 +116,14 @@ export async function recordHistoryEntry(
       Object.assign(snapshot, { [field]: entry[field] });
     }
   }
+  const alerts = entry.alerts ?? [];
   const id = await db.insert("modelHistory", {
     apiIdentifier,
     recordedAt,
     kind,
     ...snapshot,
     changes,
+    ...(alerts.length > 0 ? { alerts } : {}),
   });
   return { apiIdentifier, status: kind, id };
 }

@@ -83,6 +83,20 @@ export const historyList = v.union(
   v.literal("catalog"),
 );
 
+/**
+ * What the sync's guard saw for an active model (`price-increase`, `now-paid`,
+ * `over-budget`, `expiring`), and `deactivated` when `--deactivate-over-budget`
+ * turned it off.
+ */
+export const historyAlert = v.union(
+  v.literal("price-increase"),
+  v.literal("now-paid"),
+  v.literal("over-budget"),
+  v.literal("expiring"),
+  v.literal("deactivated"),
+);
+export type HistoryAlert = Infer<typeof historyAlert>;
+
 /** The values history tracks for a model, as of one sync. */
 export const historyTrackedFields = {
   inputCostPer1MTokens: v.optional(v.number()),
@@ -96,6 +110,7 @@ export const historyTrackedFields = {
 export const historyEntry = v.object({
   apiIdentifier: v.string(),
   ...historyTrackedFields,
+  alerts: v.optional(v.array(historyAlert)),
 });
 export type HistoryEntry = Infer<typeof historyEntry>;
 
@@ -116,6 +131,8 @@ export const modelHistoryFields = {
   kind: v.union(v.literal("first_seen"), v.literal("changed")),
   ...historyTrackedFields,
   changes: v.array(historyChange),
+  /** The guard's alerts of that sync (absent on rows written before the guard). */
+  alerts: v.optional(v.array(historyAlert)),
 };
 
 export const recordSyncItemResult = v.union(
