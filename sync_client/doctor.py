@@ -4,7 +4,9 @@
 - ranked-lists: both files parse (counts);
 - openrouter: one GET of the models list (count; ranked ids it does not list → warn);
 - convex: the deployment answers and accepts the deploy key within the deadline;
-- functions: each function a sync calls is deployed and takes the arguments it sends.
+- functions: each function a sync calls is deployed and takes the arguments it sends;
+- guard: the active models over the budget (SYNC_MAX_COST_PER_1M), and the active or ranked
+  models OpenRouter is retiring (→ warn).
 
 Nothing is written: every probe is a read, an empty batch, or a call that its arguments
 validator refuses before the function runs (a mutation that throws writes nothing in Convex).
@@ -35,7 +37,7 @@ if TYPE_CHECKING:
     from sync_client.settings import Settings
 
 Status = Literal["ok", "warn", "fail", "skipped"]
-CHECK_NAMES = ("settings", "ranked-lists", "openrouter", "convex", "functions")
+CHECK_NAMES = ("settings", "ranked-lists", "openrouter", "convex", "functions", "guard")
 DEPLOY_HINT = "deploy the functions with `npx convex deploy` (see the README, The Convex side)"
 #: An id no model has: setActive answers NOT_FOUND.
 PROBE_ID = "sync-models-doctor/probe-no-such-model"
@@ -100,14 +102,17 @@ def run_doctor(
     add(check)
     ranked, check = check_ranked_lists(options.config_dir)
     add(check)
+    catalog: Catalog | None = None
     if settings is None:
         add(_skipped("openrouter", "needs the settings check"))
     else:
-        add(check_openrouter(settings, ranked, options.timeout_s))
+        catalog, check = check_openrouter(settings, ranked, options.timeout_s)
+        add(check)
     if settings is None or settings.convex_url is None or settings.deploy_key is None:
         why = "the settings check" if settings is None else "CONVEX_URL and CONVEX_DEPLOY_KEY"
         add(_skipped("convex", f"needs {why}"))
         add(_skipped("functions", "needs the convex check"))
+        add(_skipped("guard", "needs the functions check"))
         return checks
     from sync_client.convex_store import ConvexStore
 
@@ -116,14 +121,21 @@ def run_doctor(
     except SyncModelsError as error:
         add(_failed("convex", error))
         add(_skipped("functions", "needs the convex check"))
+        add(_skipped("guard", "needs the functions check"))
         return checks
     with store:
         check = check_convex(store)
         add(check)
         if check.status == "fail":
             add(_skipped("functions", "needs the convex check"))
+            add(_skipped("guard", "needs the functions check"))
+            return checks
+        check = check_functions(store)
+        add(check)
+        if check.status == "fail":
+            add(_skipped("guard", "needs the functions check"))
         else:
-            add(check_functions(store))
+            add(check_guard(store, settings.max_cost_per_1m, ranked, catalog))
     return checks
 
 
@@ -188,7 +200,7 @@ def check_ranked_lists(config_dir: Path) -> tuple[list[RankedModel] | None, Chec
 
 def check_openrouter(
     settings: Settings, ranked: list[RankedModel] | None, timeout_s: float
-) -> Check:
+) -> tuple[Catalog | None, Check]:
     """One GET of the models list, no retries; ranked ids it does not list are a warning."""
     import httpx
 
@@ -202,14 +214,14 @@ def check_openrouter(
             timeout=httpx.Timeout(timeout_s),
         )
     except OpenRouterError as error:
-        return _failed("openrouter", error)
+        return None, _failed("openrouter", error)
     listed = f"{len(catalog)} models listed"
     if ranked is None:
-        return Check("openrouter", "ok", f"{listed} (ranked lists not checked against it)")
+        return catalog, Check("openrouter", "ok", f"{listed} (ranked lists not checked against it)")
     unlisted = [model.api_id for model in ranked if model.api_id not in catalog]
     if not unlisted:
-        return Check("openrouter", "ok", f"{listed}; every ranked id is among them")
-    return Check(
+        return catalog, Check("openrouter", "ok", f"{listed}; every ranked id is among them")
+    return catalog, Check(
         "openrouter",
         "warn",
         f"{listed}; {len(unlisted)} ranked id(s) not listed: {_short_list(unlisted)}",
@@ -358,6 +370,62 @@ def check_functions(store: ConvexStore) -> Check:
     if problems:
         return Check("functions", "fail", "; ".join(problems), DEPLOY_HINT, ExitCode.USAGE)
     return Check("functions", "ok", f"deployed and compatible: {names}")
+
+
+def check_guard(
+    store: ConvexStore,
+    budget: float | None,
+    ranked: list[RankedModel] | None,
+    catalog: Catalog | None,
+) -> Check:
+    """What a sync's guard would raise now: active models over the budget, and active or
+    ranked models OpenRouter is retiring (a date 30 days out or less, or past)."""
+    from sync_client.alerts import GuardRules, budget_problem, expiring_warning
+    from sync_client.mapping import expiration_date
+
+    try:
+        active = {str(row["apiIdentifier"]): row for row in store.list_active()}
+    except SyncModelsError as error:
+        if _is_missing(error):
+            return Check("guard", "warn", "queries/aiModels:listActive not deployed", DEPLOY_HINT)
+        return _failed("guard", error)
+    problems: list[str] = []
+    if budget is not None:
+        over = [
+            api_id
+            for api_id, row in active.items()
+            if budget_problem(
+                row.get("inputCostPer1MTokens"), row.get("outputCostPer1MTokens"), budget
+            )
+            is not None
+        ]
+        if over:
+            problems.append(f"{len(over)} active over ${budget:g}/1M: {_short_list(over)}")
+    rules = GuardRules(budget)
+    retiring: list[str] = []
+    watched = [*active, *(model.api_id for model in ranked or ())]
+    for api_id in dict.fromkeys(watched):
+        try:
+            model = None if catalog is None else catalog.get(api_id)
+            warning = (
+                None if model is None else expiring_warning(api_id, expiration_date(model), rules)
+            )
+        except (SyncModelsError, ValueError):
+            continue  # a sync reports that model's own error
+        if warning is not None:
+            state = "active" if api_id in active else "inactive"
+            retiring.append(f"{api_id} ({state}, {warning.expiration_date.isoformat()})")
+    if retiring:
+        problems.append(f"{len(retiring)} being retired: {_short_list(retiring)}")
+    budget_note = "no budget set" if budget is None else f"budget ${budget:g}/1M"
+    if not problems:
+        return Check("guard", "ok", f"{len(active)} active; {budget_note}; none being retired")
+    return Check(
+        "guard",
+        "warn",
+        "; ".join(problems),
+        "deactivate them (sync-models deactivate ID) or replace them in the ranked lists",
+    )
 
 
 # --- rendering --------------------------------------------------------------------------------

@@ -26,7 +26,7 @@ PAID = ["anthropic/claude-sonnet-4.5", "openai/gpt-4o"]
 FREE = ["qwen/qwen3-coder:free", "google/gemma-3-27b-it:free"]
 VANISHED = "deepseek/deepseek-r1-0528:free"  # in no snapshot
 API_KEY = "sk-or-v1-doctor-tests-0123456789abcdef"
-NAMES = ["settings", "ranked-lists", "openrouter", "convex", "functions"]
+NAMES = ["settings", "ranked-lists", "openrouter", "convex", "functions", "guard"]
 
 runner = CliRunner()
 

@@ -223,3 +223,29 @@ def test_switching_between_ranked_and_catalog_runs_writes_no_history(harness: Ha
         assert result.exit_code == 0, result.output
         assert json.loads(result.stdout)["stale"] == []
     assert {api_id: history_of(harness, api_id) for api_id in PAID} == before
+
+
+def test_doctor_warns_of_active_models_over_budget_and_models_being_retired(
+    harness: Harness,
+) -> None:
+    activated(harness)
+    snapshot = copy.deepcopy(load_snapshot(NEW_SNAPSHOT))
+    (model,) = [m for m in snapshot["data"] if m["id"] == INACTIVE]
+    model["expiration_date"] = IN_TEN_DAYS
+    harness.openrouter.serve_json(snapshot)
+    result = harness.run("doctor", "--json", SYNC_MAX_COST_PER_1M="10")
+    assert result.exit_code == 0, result.output
+    (guard,) = [c for c in json.loads(result.stdout)["checks"] if c["name"] == "guard"]
+    assert guard["status"] == "warn"
+    assert f"1 active over $10/1M: {DEARER}" in guard["detail"]
+    assert f"1 being retired: {INACTIVE} (inactive, {IN_TEN_DAYS})" in guard["detail"]
+
+    harness.openrouter.serve_snapshot(NEW_SNAPSHOT)
+    calm = harness.run("doctor", "--json", SYNC_MAX_COST_PER_1M="100")
+    (guard,) = [c for c in json.loads(calm.stdout)["checks"] if c["name"] == "guard"]
+    assert guard == {
+        "name": "guard",
+        "status": "ok",
+        "detail": "3 active; budget $100/1M; none being retired",
+        "hint": None,
+    }
