@@ -31,14 +31,13 @@ from support.local_backend import (
     start_local_backend,
 )
 
-pytestmark = [
-    pytest.mark.timeout(90),
-    pytest.mark.posix_only(
-        reason="bounds each raw Convex SDK call with a SIGALRM timer (the SDK has no timeout of "
-        "its own) and signals the backend's process group; the end-to-end tests drive the "
-        "backend on every OS through ConvexStore"
-    ),
-]
+pytestmark = pytest.mark.timeout(90)
+
+#: The tests that bound a raw SDK call with `deadline` (the SDK has no timeout of its own).
+SDK_DEADLINE = pytest.mark.posix_only(
+    reason="bounds raw Convex SDK calls with a SIGALRM timer (support.local_backend.deadline); "
+    "ConvexStore's portable deadline drives the backend on every OS in the end-to-end tests"
+)
 
 UPSERT = "mutations/syncModels:upsertModel"
 LIST = "queries/aiModels:list"
@@ -80,6 +79,7 @@ def notes(notes_backend: LocalBackend) -> LocalBackend:
     return notes_backend
 
 
+@SDK_DEADLINE
 def test_admin_mutation_and_query_round_trip(backend: LocalBackend) -> None:
     connections_before = backend.stats()["connections"]
     client = admin_client(backend)
@@ -97,6 +97,7 @@ def test_admin_mutation_and_query_round_trip(backend: LocalBackend) -> None:
     assert backend.stats()["connections"] == connections_before + 1
 
 
+@SDK_DEADLINE
 def test_subscription_sees_another_clients_mutation(backend: LocalBackend) -> None:
     watcher, writer = admin_client(backend), admin_client(backend)
     with deadline(10):
@@ -107,6 +108,7 @@ def test_subscription_sees_another_clients_mutation(backend: LocalBackend) -> No
     assert [r["apiIdentifier"] for r in rows] == ["acme/model-7"]
 
 
+@SDK_DEADLINE
 def test_anonymous_client_cannot_reach_internal_functions(backend: LocalBackend) -> None:
     mutations_before = backend.stats()["mutations"]
     anonymous = ConvexClient(backend.url)
@@ -121,6 +123,7 @@ def test_anonymous_client_cannot_reach_internal_functions(backend: LocalBackend)
     assert backend.stats()["mutations"] == mutations_before
 
 
+@SDK_DEADLINE
 def test_public_and_internal_visibility(notes: LocalBackend) -> None:
     anonymous, admin = ConvexClient(notes.url), admin_client(notes)
     with deadline(10):
@@ -133,6 +136,7 @@ def test_public_and_internal_visibility(notes: LocalBackend) -> None:
         assert anonymous.query("notes:list", {}) == []
 
 
+@SDK_DEADLINE
 def test_transaction_limits_are_enforced_and_roll_back(notes: LocalBackend) -> None:
     """A function over Convex's 4,096 index ranges fails naming the limit; its write is undone."""
     client = ConvexClient(notes.url)
@@ -146,6 +150,7 @@ def test_transaction_limits_are_enforced_and_roll_back(notes: LocalBackend) -> N
         assert client.query("notes:list", {}) == ["at the limit"]
 
 
+@SDK_DEADLINE
 def test_a_document_over_one_mib_is_refused(notes: LocalBackend) -> None:
     client = ConvexClient(notes.url)
     with deadline(30):
@@ -155,6 +160,7 @@ def test_a_document_over_one_mib_is_refused(notes: LocalBackend) -> None:
         assert [len(text) for text in client.query("notes:list", {})] == [1_000_000]
 
 
+@SDK_DEADLINE
 def test_arguments_over_the_limits_are_refused(notes: LocalBackend) -> None:
     client = ConvexClient(notes.url)
     with deadline(30):
@@ -165,6 +171,7 @@ def test_arguments_over_the_limits_are_refused(notes: LocalBackend) -> None:
         assert client.query("notes:list", {}) == []
 
 
+@SDK_DEADLINE
 def test_a_state_file_larger_than_one_transaction_loads_and_saves(tmp_path: Path) -> None:
     """17,000 documents are more than one transaction may write (16,000): the backend's own
     restore and dump run in transactions within Convex's limits."""
@@ -184,12 +191,14 @@ def test_a_state_file_larger_than_one_transaction_loads_and_saves(tmp_path: Path
     assert [note["text"] for note in saved] == [*texts, "one more"]
 
 
+@SDK_DEADLINE
 def test_action_round_trips_convex_values(notes: LocalBackend) -> None:
     value: dict[str, Any] = {"list": [1.5, "two", True, None], "nested": {"x": -0.25}}
     with deadline(10):
         assert ConvexClient(notes.url).action("notes:echo", {"value": value}) == value
 
 
+@SDK_DEADLINE
 def test_subscription_sees_what_an_action_wrote(notes: LocalBackend) -> None:
     watcher = ConvexClient(notes.url)
     with deadline(10):
@@ -199,6 +208,7 @@ def test_subscription_sees_what_an_action_wrote(notes: LocalBackend) -> None:
         assert next(updates) == ["from an action"]
 
 
+@SDK_DEADLINE
 def test_reset_reaches_open_subscriptions(notes: LocalBackend) -> None:
     watcher = ConvexClient(notes.url)
     with deadline(10):
@@ -210,6 +220,7 @@ def test_reset_reaches_open_subscriptions(notes: LocalBackend) -> None:
         assert next(updates) == []
 
 
+@SDK_DEADLINE
 def test_convex_error_reaches_sdk_with_data(backend: LocalBackend) -> None:
     mutations_before = backend.stats()["mutations"]
     client = admin_client(backend)
@@ -222,6 +233,7 @@ def test_convex_error_reaches_sdk_with_data(backend: LocalBackend) -> None:
     assert backend.stats()["mutations"] == mutations_before
 
 
+@SDK_DEADLINE
 def test_convex_error_data_keeps_int64_bytes_and_special_floats(notes: LocalBackend) -> None:
     expected = {"code": "EMPTY", "big": 2**40, "raw": b"\x00\x01\x02", "inf": float("-inf")}
     with deadline(10), pytest.raises(ConvexError) as raised:
@@ -239,6 +251,7 @@ def test_convex_error_data_keeps_int64_bytes_and_special_floats(notes: LocalBack
     }
 
 
+@SDK_DEADLINE
 def test_failing_function_is_a_plain_error(backend: LocalBackend) -> None:
     backend.set_faults(fail_functions={UPSERT: "disk on fire"})
     with deadline(10), pytest.raises(Exception, match="disk on fire") as raised:
@@ -246,6 +259,7 @@ def test_failing_function_is_a_plain_error(backend: LocalBackend) -> None:
     assert not isinstance(raised.value, ConvexError)
 
 
+@SDK_DEADLINE
 def test_wrong_admin_key_never_yields_a_result(backend: LocalBackend) -> None:
     mutations_before = backend.stats()["mutations"]
     client = ConvexClient(backend.url)
@@ -270,6 +284,7 @@ def test_wrong_admin_key_gets_auth_error_and_close(backend: LocalBackend) -> Non
         raw.close()
 
 
+@SDK_DEADLINE
 def test_dropped_socket_replayed_upsert_is_harmless(backend: LocalBackend) -> None:
     client = admin_client(backend)
     with deadline(10):
@@ -287,6 +302,7 @@ def test_dropped_socket_replayed_upsert_is_harmless(backend: LocalBackend) -> No
     assert sorted(r["apiIdentifier"] for r in rows) == ["acme/model-1", "acme/model-2"]
 
 
+@SDK_DEADLINE
 def test_two_clients_at_once(backend: LocalBackend) -> None:
     errors: list[BaseException] = []
 
@@ -309,6 +325,7 @@ def test_two_clients_at_once(backend: LocalBackend) -> None:
         assert len(admin_client(backend).query(LIST, {})) == 100
 
 
+@SDK_DEADLINE
 def test_thousand_sequential_upserts_no_hang_no_memory_growth(backend: LocalBackend) -> None:
     """Live heap (after a full GC) must not grow with the number of calls: 100 models
     updated over and over keep the same documents. (convex-test alone keeps every query's
@@ -333,6 +350,7 @@ def test_thousand_sequential_upserts_no_hang_no_memory_growth(backend: LocalBack
         assert len(client.query(LIST, {})) == 100
 
 
+@SDK_DEADLINE
 def test_npx_convex_run_against_local_backend(backend: LocalBackend, tmp_path: Path) -> None:
     with deadline(10):
         admin_client(backend).mutation(UPSERT, model_args(3))
@@ -416,6 +434,7 @@ def test_legacy_http_client_reads_convex_encoded_json(backend: LocalBackend) -> 
     assert client.query(LIST, {})[0]["contextWindow"] == 8192.0
 
 
+@SDK_DEADLINE
 def test_added_latency(backend: LocalBackend) -> None:
     client = admin_client(backend)
     with deadline(10):
@@ -463,6 +482,7 @@ def connect_message(**extra: Any) -> dict[str, Any]:
     } | extra
 
 
+@SDK_DEADLINE
 def test_reconnect_with_a_timestamp_from_the_future_is_refused(notes: LocalBackend) -> None:
     """Like Convex: a client that saw a newer state than the backend's gets FatalError."""
     future = base64.b64encode((2**63).to_bytes(8, "little")).decode()
@@ -592,9 +612,10 @@ def test_stop_leaves_no_process_behind() -> None:
         family = [leader, *leader.children(recursive=True)]
     _gone, alive = psutil.wait_procs(family, timeout=5)
     assert alive == []
-    assert backend.process.returncode == 0  # SIGTERM is a clean stop
+    assert backend.process.returncode == 0  # closing its stdin is a clean stop
 
 
+@pytest.mark.posix_only(reason="sends SIGTERM and SIGINT to the backend's process group")
 @pytest.mark.parametrize("signal_name", ["SIGTERM", "SIGINT"])
 def test_signal_stops_cleanly(signal_name: str) -> None:
     with start_local_backend(functions_dir=FIXTURE_FUNCTIONS) as backend:

@@ -71,7 +71,7 @@ class LocalBackend:
         return self._control("GET", path, None)
 
     def stop(self) -> None:
-        """Stop the process: terminate it (SIGTERM), kill it after 5 s."""
+        """Stop the process (see `_terminate`: stdin closed, then terminate, then kill)."""
         self._http.close()
         _terminate(self.process)
 
@@ -179,22 +179,26 @@ def _tail(log: Path) -> str:
 
 
 def _terminate(process: subprocess.Popen[bytes]) -> None:
-    """Terminate (SIGTERM on POSIX, TerminateProcess on Windows), kill after 5 s; then its
-    children (esbuild's service), which leave by themselves once node's pipe closes, or are
-    killed after 5 s more. psutil finds them on every OS; no process group is needed."""
+    """Stop the backend the same way on every OS: close its stdin (it runs with
+    --stop-on-stdin-eof, so it stops cleanly, exit 0), terminate it if it still runs 5 s later
+    (SIGTERM, or TerminateProcess on Windows), kill it 5 s after that. Then its children
+    (esbuild's service), which leave by themselves once node's pipe closes, or are killed after
+    5 s more; psutil finds them on every OS, no process group is needed."""
     _running.discard(process)
     children: list[psutil.Process] = []
     if process.poll() is None:
         with contextlib.suppress(psutil.Error):
             children = psutil.Process(process.pid).children(recursive=True)
-        with contextlib.suppress(ProcessLookupError):
-            process.terminate()
-        try:
-            process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                process.kill()
-            process.wait(timeout=5)
+        stdin = process.stdin
+        for stop in (stdin.close if stdin else None, process.terminate, process.kill):
+            with contextlib.suppress(OSError):  # a pipe or a process already gone
+                if stop is not None:
+                    stop()
+            try:
+                process.wait(timeout=5)
+                break
+            except subprocess.TimeoutExpired:
+                continue
     _gone, alive = psutil.wait_procs(children, timeout=5)
     for child in alive:
         with contextlib.suppress(psutil.Error):
