@@ -249,3 +249,16 @@ def test_doctor_warns_of_active_models_over_budget_and_models_being_retired(
         "detail": "3 active; budget $100/1M; none being retired",
         "hint": None,
     }
+
+
+def test_a_catalog_dry_run_alerts_the_same_and_writes_nothing(harness: Harness) -> None:
+    activated(harness).openrouter.serve_json(changed_snapshot())
+    before = harness.rows()
+    result = harness.run("--catalog", "--dry-run", "--json")
+    assert result.exit_code == 4, result.output
+    assert alerts_of(json.loads(result.stdout)) == {
+        DEARER: ["price-increase"],
+        PROMOTION: ["now-paid"],
+        RETIRING: ["expiring"],
+    }
+    assert harness.rows() == before

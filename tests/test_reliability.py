@@ -1297,6 +1297,80 @@ def test_guard_deactivation_refused_after_the_sync(
     assert run.seconds < 8
 
 
+def test_catalog_then_ranked_runs_call_nothing_stale(
+    scenario: ScenarioRecord,
+    work: Workdir,
+    convex: LocalBackend,
+    db: Database,
+    openrouter: OpenRouterServer,
+) -> None:
+    scenario.describe(
+        CONVEX,
+        "`--all`, `--catalog`, then `--all --deactivate-stale` and `--catalog` again, with "
+        "catalog models a person activated",
+        "no stale model (OpenRouter lists them all), none deactivated; the mode switches "
+        "record no history row; exit 0",
+    )
+    env = settings_env(work, convex, openrouter)
+    assert work.run("--all", env=env).exit_code == 0
+    assert work.run("--catalog", env=env).exit_code == 0
+    unranked = sorted({str(row["apiIdentifier"]) for row in db.rows()} - set(ALL_IDS))[:2]
+    for api_id in unranked:
+        db.set_active(api_id, True)
+    history = db.call("query", "queries/history:list", {"limit": 8192})["value"]
+    ranked = work.run("--all", "--deactivate-stale", "--json", env=env)
+    catalog = work.run("--catalog", "--json", env=env)
+    after = db.call("query", "queries/history:list", {"limit": 8192})["value"]
+    rows = {row["apiIdentifier"]: row for row in db.rows()}
+    stale = [json.loads(run.stdout)["stale"] for run in (ranked, catalog)]
+    scenario.measured(
+        outcome=f"stale: {[len(items) for items in stale]}; history rows added: "
+        f"{len(after) - len(history)}",
+        exit_code=max(ranked.exit_code, catalog.exit_code),
+        seconds=ranked.seconds + catalog.seconds,
+        db_check=f"{describe_rows(list(rows.values()))}; activated catalog models still "
+        f"active: {all(rows[api_id]['isActive'] for api_id in unranked)}",
+    )
+
+    assert ranked.exit_code == 0 and catalog.exit_code == 0, ranked.stderr + catalog.stderr
+    assert stale == [[], []]
+    assert len(after) == len(history)
+    assert len(unranked) == 2 and all(rows[api_id]["isActive"] for api_id in unranked)
+    assert ranked.seconds + catalog.seconds < 20
+
+
+def test_activating_a_model_already_on_and_over_budget(
+    scenario: ScenarioRecord,
+    work: Workdir,
+    convex: LocalBackend,
+    db: Database,
+    openrouter: OpenRouterServer,
+) -> None:
+    scenario.describe(
+        INPUT,
+        "`activate --max-cost-per-1m 5` on a model already active and above it ($3 / $15)",
+        "said to be already active and over budget (not refused), left on; exit 0",
+    )
+    seed(work, convex, openrouter, db)
+    db.set_active(PAID[0], True)
+    args = ("activate", PAID[0], "--max-cost-per-1m", "5", "--json")  # no --config-dir
+    run = RunningCli(args, settings_env(work, convex, openrouter), work.root).finish(60)
+    (result,) = json.loads(run.stdout)["results"] if run.exit_code == 0 else [{}]
+    rows = {row["apiIdentifier"]: row for row in db.rows()}
+    scenario.measured(
+        outcome=_shorten(f"{result.get('outcome')}: {result.get('reason')}"),
+        exit_code=run.exit_code,
+        seconds=run.seconds,
+        db_check=f"{describe_rows(list(rows.values()))}; still active: {rows[PAID[0]]['isActive']}",
+    )
+
+    assert run.exit_code == 0, run.stderr
+    assert result["outcome"] == "unchanged"
+    assert result["reason"].startswith("already active, and over budget: output $15/1M")
+    assert rows[PAID[0]]["isActive"] is True
+    assert run.seconds < 8
+
+
 def test_convex_is_active_flipped_during_run(
     scenario: ScenarioRecord,
     work: Workdir,
