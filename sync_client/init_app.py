@@ -159,7 +159,7 @@ def _plan_function_file(convex_dir: Path, relative: str, force: bool) -> FilePla
     ours = convex_file(relative)
     theirs = _read(convex_dir / relative)
     if theirs is None:
-        return FilePlan(relative, WRITE, "missing", text=ours)
+        return FilePlan(relative, WRITE, text=ours)
     if theirs == ours:
         return FilePlan(relative, UNCHANGED)
     if relative == CONTRACT_FILE and holds_documented_upsert_model(theirs):
@@ -179,7 +179,8 @@ def _plan_function_file(convex_dir: Path, relative: str, force: bool) -> FilePla
 def _plan_template(convex_dir: Path, relative: str) -> FilePlan:
     if (convex_dir / relative).exists():
         return FilePlan(relative, KEPT, "the app's own list")
-    return FilePlan(relative, WRITE, "missing: the package's list", text=convex_file(relative))
+    text = convex_file(relative)
+    return FilePlan(relative, WRITE, "the package's list: the app had none", text=text)
 
 
 def plan_init(convex_dir: Path, *, force: bool = False) -> InitPlan:
@@ -197,9 +198,8 @@ def plan_init(convex_dir: Path, *, force: bool = False) -> InitPlan:
     app_schema_path = convex_dir / SCHEMA_FILE
     raw = app_schema_path.read_bytes().decode("utf-8") if app_schema_path.exists() else None
     if raw is None:
-        plan.schema = FilePlan(
-            SCHEMA_FILE, WRITE, "missing: the package's schema", text=convex_file(SCHEMA_FILE)
-        )
+        text = convex_file(SCHEMA_FILE)
+        plan.schema = FilePlan(SCHEMA_FILE, WRITE, "the package's: the app had none", text=text)
         return plan
     crlf = "\r\n" in raw
     try:

@@ -385,3 +385,13 @@ def test_a_crlf_schema_stays_crlf(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     assert result.exit_code == 0, result.output
     merged = (root / "convex" / "schema.ts").read_bytes()
     assert b"modelHistory" in merged and b"\n" not in merged.replace(b"\r\n", b"")
+
+
+def test_an_app_without_a_schema_gets_the_packages(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = app_with(tmp_path, None)
+    result = init(root, "--json", monkeypatch=monkeypatch)
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["schema"]["action"] == "write"
+    assert (root / "convex" / "schema.ts").read_text() == (CONVEX / "schema.ts").read_text()
