@@ -38,7 +38,10 @@ if TYPE_CHECKING:
 
 Status = Literal["ok", "warn", "fail", "skipped"]
 CHECK_NAMES = ("settings", "ranked-lists", "openrouter", "convex", "functions", "guard")
-DEPLOY_HINT = "deploy the functions with `npx convex deploy` (see the README, The Convex side)"
+DEPLOY_HINT = (
+    "add the functions to the app with `sync-models init`, then deploy them with "
+    "`npx convex deploy` (see the README, In your Convex app)"
+)
 #: An id no model has: setActive answers NOT_FOUND.
 PROBE_ID = "sync-models-doctor/probe-no-such-model"
 #: A field no version of upsertModel takes: its validator refuses the call before it runs,
