@@ -137,6 +137,17 @@ def prepare_installed_backend(progress: Progress) -> Path:
         f"first --local run of this version: installing the local backend's Node "
         f"dependencies with `npm ci` into {folder} (once; later runs reuse them)"
     )
+    try:
+        _install(npm, files, folder)
+    except OSError as error:
+        raise ConfigError(
+            f"cannot install the local backend into {folder}: {error}",
+            hint=f"make that folder writable, or set {CACHE_DIR_VARIABLE} to another one",
+        ) from error
+    return folder
+
+
+def _install(npm: str, files: list[tuple[str, bytes]], folder: Path) -> None:
     folder.parent.mkdir(parents=True, exist_ok=True)
     staging = folder.parent / f"{folder.name}.partial-{secrets.token_hex(4)}"
     try:
@@ -173,7 +184,6 @@ def prepare_installed_backend(progress: Progress) -> Path:
                 raise  # not another run's finished install: a real failure
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    return folder
 
 
 def _checkout_backend() -> Path:

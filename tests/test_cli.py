@@ -254,3 +254,20 @@ def test_json_stdout_holds_only_the_document_even_when_native_code_writes_to_fd_
     # Without --json nothing is redirected: the noise lands on stdout (proof that it is real).
     plain = run()
     assert "native noise\n" in plain.stdout and "python noise\n" in plain.stdout
+
+
+def test_local_from_an_installed_package_with_an_unusable_cache_folder_says_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The installed package's backend goes to the cache folder; one that cannot be made is
+    a configuration error naming it and the variable that moves it."""
+    monkeypatch.setattr("sync_client.local.is_checkout", lambda: False)
+    not_a_folder = tmp_path / "cache"
+    not_a_folder.write_text("a file, not a folder")
+    result = runner.invoke(
+        app, ["--local", "--free"], env={"SYNC_MODELS_CACHE_DIR": str(not_a_folder)}
+    )
+    assert result.exit_code == 2, result.output
+    assert f"error: cannot install the local backend into {not_a_folder}" in result.stderr
+    assert "set SYNC_MODELS_CACHE_DIR to another one" in result.stderr
+    assert "installing the local backend's Node dependencies" in result.stderr
