@@ -34,7 +34,7 @@ if TYPE_CHECKING:
 DEFAULT_CONFIG_DIR = Path("convex/config")
 DEFAULT_TIMEOUT_S = 30.0
 #: The default of `SyncOptions.workers` (chosen by bench/bench_workers.py) and its ceiling.
-DEFAULT_WORKERS = 8
+DEFAULT_WORKERS = 10
 MAX_WORKERS = 64
 
 SyncList = Literal["free", "paid", "all", "catalog"]
@@ -193,7 +193,11 @@ def sync(
     fetch = _CatalogOnce(settings, options.timeout_s, progress)
 
     # One store for the whole run: its first worker starts while the catalog downloads.
-    with ConvexStore(url, key, options.timeout_s, workers=options.workers) as store:
+    # A ranked sync makes one call per model, plus a few before and after.
+    expected_calls = 0 if options.lists == "catalog" else len(targets) + 1
+    with ConvexStore(
+        url, key, options.timeout_s, workers=options.workers, expected_calls=expected_calls
+    ) as store:
         if options.lists == "catalog":
             from sync_client.catalog_sync import sync_catalog
 

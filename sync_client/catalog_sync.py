@@ -9,6 +9,7 @@ ranked sync produces (list "catalog", no ranks).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Protocol
@@ -18,6 +19,7 @@ from sync_client.errors import ConvexCallError, ConvexUnavailableError, Malforme
 from sync_client.sync import (
     NOT_LISTED,
     CatalogLike,
+    ModelResult,
     Step,
     StepCallback,
     SyncReport,
@@ -109,7 +111,13 @@ def sync_catalog(
             _plan(report, store, targets, mapped, progress)
         else:
             step = on_step or step_printer(progress)
-            _apply(report, store, targets, mapped, step, max_items, max_bytes)
+            resent = _apply(report, store, targets, mapped, step, max_items, max_bytes)
+            if resent:
+                progress(
+                    f"note: {resent} model(s) new before this run came back as updated: a batch "
+                    "was resent after a lost connection and its first attempt had inserted "
+                    "them; they are counted as inserted"
+                )
     if guard is not None and active is not None:
         add_alerts(report, active, catalog, to_args, guard)
     return report
@@ -123,57 +131,117 @@ def _apply(
     on_step: StepCallback,
     max_items: int,
     max_bytes: int,
-) -> None:
+) -> int:
+    """Send the chunks; returns how many "updated" answers were inserts (see below)."""
+    # The ids stored before this run: a batch the SDK resent after a lost connection answers
+    # "updated" for the rows its first attempt inserted, and these say what really happened.
+    stored_before = {str(row.get("apiIdentifier")) for row in store.list_models()}
+    batches = _Batches(store, stored_before)
     chunks = list(chunk_items(mapped, max_items=max_items, max_bytes=max_bytes))
     for number, indexes in enumerate(chunks, 1):
         line = f"[{number}/{len(chunks)}] upserting {len(indexes)} models"
         on_step(Step(indexes.start, len(mapped), f"chunk {number}/{len(chunks)}", line))
+        results: dict[int, ModelResult] = {}
         try:
-            _send(report, store, [targets[i] for i in indexes], [mapped[i] for i in indexes])
+            batches.send(results, list(indexes), targets, mapped)
         except ConvexUnavailableError as error:
             # A halved chunk may have landed in part before the connection went.
-            done = {result.api_id for result in report.results}
+            report.results += [results[i] for i in sorted(results)]
             report.aborted = error
             report.not_attempted = [
-                targets[i]
-                for chunk in chunks[number - 1 :]
-                for i in chunk
-                if targets[i].api_id not in done
+                targets[i] for chunk in chunks[number - 1 :] for i in chunk if i not in results
             ]
-            return
+            return batches.resent_inserts
+        report.results += [results[i] for i in sorted(results)]
+    return batches.resent_inserts
 
 
-def _send(
-    report: SyncReport,
-    store: BatchStore,
-    targets: Sequence[SyncTarget],
-    items: Sequence[UpsertArgs],
-) -> None:
-    """One `upsertModels` call. Should the whole call fail (an item the function cannot
-    isolate, e.g. one its validators reject), nothing was written: halve and resend until the
-    culprit is alone, so it is reported and everything else still lands."""
-    try:
-        outcomes = store.upsert_many(items)
-    except ConvexCallError as error:
-        if len(items) == 1:
-            report.results.append(failed_result(targets[0], describe_call_error(error)))
+class _Batches:
+    """`upsertModels` calls for a chunk, halving a call that fails as a whole."""
+
+    def __init__(self, store: BatchStore, stored_before: set[str]) -> None:
+        self.store = store
+        self.stored_before = stored_before
+        self.resent_inserts = 0
+
+    def send(
+        self,
+        results: dict[int, ModelResult],
+        indexes: list[int],
+        targets: Sequence[SyncTarget],
+        mapped: Sequence[UpsertArgs],
+        failure: ConvexCallError | None = None,
+    ) -> None:
+        """Land `indexes` (or, given the `failure` of their call, isolate its cause) and put
+        each one's result in `results`.
+
+        Should the whole call fail (an item the function cannot isolate, e.g. one its
+        validators reject), nothing was written: halve and resend until the culprit is alone,
+        so it is reported and everything else still lands. Should both halves fail as the
+        whole did, the function fails whatever the items (it throws, it is broken): each item
+        gets that error and no more calls are made, so a broken function costs three calls,
+        not one per item."""
+        if failure is None:
+            failure = self.attempt(results, indexes, targets, mapped)
+            if failure is None:
+                return
+        if len(indexes) == 1:
+            results[indexes[0]] = failed_result(targets[indexes[0]], describe_call_error(failure))
             return
-        middle = len(items) // 2
-        _send(report, store, targets[:middle], items[:middle])
-        _send(report, store, targets[middle:], items[middle:])
-        return
-    if len(outcomes) != len(items):
-        raise ConvexCallError(f"upsertModels answered {len(outcomes)} results for {len(items)}")
-    for target, args, outcome in zip(targets, items, outcomes, strict=True):
-        if outcome.api_identifier != target.api_id:
+        middle = len(indexes) // 2
+        halves = (indexes[:middle], indexes[middle:])
+        failures = [self.attempt(results, half, targets, mapped) for half in halves]
+        if all(f is not None and same_failure(f, failure) for f in failures):
+            for index in indexes:
+                results[index] = failed_result(targets[index], describe_call_error(failure))
+            return
+        for half, half_failure in zip(halves, failures, strict=True):
+            if half_failure is not None:
+                self.send(results, half, targets, mapped, half_failure)
+
+    def attempt(
+        self,
+        results: dict[int, ModelResult],
+        indexes: list[int],
+        targets: Sequence[SyncTarget],
+        mapped: Sequence[UpsertArgs],
+    ) -> ConvexCallError | None:
+        """One `upsertModels` call: its items' results, or the error that failed it whole."""
+        try:
+            outcomes = self.store.upsert_many([mapped[i] for i in indexes])
+        except ConvexCallError as error:
+            return error
+        if len(outcomes) != len(indexes):
             raise ConvexCallError(
-                f"upsertModels answered for {outcome.api_identifier!r} in {target.api_id!r}'s place"
+                f"upsertModels answered {len(outcomes)} results for {len(indexes)}"
             )
-        if not outcome.ok or outcome.action is None:
-            reason = outcome.error or "rejected by upsertModels"
-            report.results.append(failed_result(target, reason))
-            continue
-        report.results.append(written_result(target, outcome.action, args))
+        for index, outcome in zip(indexes, outcomes, strict=True):
+            target = targets[index]
+            if outcome.api_identifier != target.api_id:
+                raise ConvexCallError(
+                    f"upsertModels answered for {outcome.api_identifier!r} in "
+                    f"{target.api_id!r}'s place"
+                )
+            if not outcome.ok or outcome.action is None:
+                reason = outcome.error or "rejected by upsertModels"
+                results[index] = failed_result(target, reason)
+                continue
+            action = outcome.action
+            if action == "updated" and target.api_id not in self.stored_before:
+                action = "inserted"  # by this run's first attempt at a resent call
+                self.resent_inserts += 1
+            results[index] = written_result(target, action, mapped[index])
+        return None
+
+
+_REQUEST_ID = re.compile(r"\[Request ID: [^\]]*\]\s*")
+
+
+def same_failure(first: ConvexCallError, second: ConvexCallError) -> bool:
+    """Whether two calls failed alike (their messages equal but for Convex's request ids)."""
+    return _REQUEST_ID.sub("", str(first)) == _REQUEST_ID.sub("", str(second)) and (
+        first.data == second.data
+    )
 
 
 def _plan(

@@ -127,7 +127,8 @@ class ConvexStore:
     """The deployment's aiModels functions, called with admin auth under a per-call deadline.
 
     `timeout_s=None` disables the deadline. `workers` is how many calls may run at once (the
-    pool grows to it only while calls are slow).
+    pool grows to it only while calls are slow); `expected_calls`, about how many the caller
+    will make, lets it grow for them as soon as the first call is slow.
     """
 
     def __init__(
@@ -137,6 +138,7 @@ class ConvexStore:
         timeout_s: float | None = 30.0,
         *,
         workers: int = 1,
+        expected_calls: int = 0,
     ) -> None:
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
@@ -147,6 +149,7 @@ class ConvexStore:
         self._answered = False
         self._secrets = secret_fragments(deploy_key)
         self._pool: WorkerPool | None = WorkerPool(url, deploy_key, max_workers=workers)
+        self._pool.expect(expected_calls)
         self._pool.start()  # the first worker starts while the caller does other work
 
     def __repr__(self) -> str:

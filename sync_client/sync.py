@@ -304,23 +304,26 @@ def sync_models(
     """Fetch once, then upsert (or, with `dry_run`, plan) each target, up to `workers` at once;
     the report lists them in the targets' order.
 
-    The store opens first, so that its worker starts while the catalog downloads; an
-    OpenRouter failure propagates before anything is written. A model's own failure is
-    recorded and the run goes on; `ConvexUnavailableError` stops the run (no further model is
-    sent) and is kept in `report.aborted` with what was done so far. Each upsert is announced
-    to `on_step` as it starts and as it finishes (default: its start line to `progress`).
-    With `guard`, the active rows are read first (one query) and the alerts of the models
-    synced are in `report.alerts`.
+    The store opens first, so that its worker starts (and the guard's read runs) while the
+    catalog downloads; an OpenRouter failure propagates before anything is written. A model's
+    own failure is recorded and the run goes on; `ConvexUnavailableError` stops the run (no
+    further model is sent) and is kept in `report.aborted` with what was done so far. Each
+    upsert is announced to `on_step` as it starts and as it finishes (default: its start line
+    to `progress`). With `guard`, the active rows are read before any write (one query) and
+    the alerts of the models synced are in `report.alerts`.
     """
     if workers < 1:
         raise ConfigError(f"workers must be at least 1, got {workers!r}")
-    with open_store() as store:
+    report = SyncReport(list_synced=list_synced, dry_run=dry_run)
+    # The guard's read runs while the catalog downloads (the store serves threads at once);
+    # the store closes first on the way out, which ends that read should the download fail.
+    with ThreadPoolExecutor(1, thread_name_prefix="guard") as meanwhile, open_store() as store:
+        active_rows = meanwhile.submit(read_active, store, guard, report)
         progress("fetching the OpenRouter catalog")
         catalog = fetch_catalog()
-        report = SyncReport(list_synced=list_synced, dry_run=dry_run)
         run = _Run(targets, catalog, to_args, progress, report, on_step or step_printer(progress))
         try:
-            active = read_active(store, guard, report)
+            active = active_rows.result()
         except ConvexUnavailableError as error:
             report.aborted = error
             report.not_attempted = list(targets)

@@ -4,10 +4,12 @@ A call takes an idle worker, sends it the call and waits for the answer on a que
 thread fills; at the deadline the worker is killed (a new one replaces it when needed). The
 same design runs on every OS: pipes, threads and `Popen.kill`, no signals.
 
-The pool starts with one worker and grows (up to `max_workers`) only while calls are slow: a
-caller that has waited `grow_after_s` for a worker, while the oldest call in flight has run
-that long, starts another. At 0 ms latency one worker serves every call; at 200 ms the pool
-fills within one round trip.
+The pool starts with one worker and grows (up to `max_workers`) only while calls are slow:
+once the oldest call in flight has run `grow_after_s` and longer than a worker took to start,
+it starts as many workers as there are calls waiting or expected (`expect`). At 0 ms latency
+one worker serves every call; at 200 ms the pool fills within about one round trip. Workers
+start one after another on a thread of their
+own, so a caller never waits for a process to be created.
 """
 
 from __future__ import annotations
@@ -71,12 +73,15 @@ class _Worker:
     answers: queue.Queue[tuple[Any, ...] | None] = field(default_factory=queue.Queue)
     started_at: float = field(default_factory=time.monotonic)
     busy_since: float | None = None
+    ready: bool = False
+    stopped: bool = False
 
     def send(self, message: tuple[Any, ...]) -> None:
         assert self.process.stdin is not None
         write_message(self.process.stdin, message)
 
     def kill(self) -> None:
+        self.stopped = True
         if self.process.poll() is None:
             self.process.kill()
         self.process.wait()
@@ -108,8 +113,12 @@ class WorkerPool:
         self._changed = threading.Condition()
         self._idle: list[_Worker] = []
         self._workers: set[_Worker] = set()
-        self._starting = 0
+        self._starting = 0  # asked for or started, not yet ready
+        self._to_spawn = 0  # asked for, not yet started
+        self._spawner: threading.Thread | None = None
         self._waiting = 0
+        self._expected = 0
+        self._start_s = 0.0  # how long the last worker took to start
         self._closed = False
         self._start_failure: str | None = None
         self._folders = _import_folders()
@@ -124,15 +133,21 @@ class WorkerPool:
     def start(self) -> None:
         """Start a first worker now (so that it is ready by the first call)."""
         with self._changed:
-            if not self._workers:
-                self._spawn()
+            if not self._workers and not self._starting:
+                self._ask_for(1)
+
+    def expect(self, calls: int) -> None:
+        """About `calls` calls will come soon: should calls be slow, start workers for them."""
+        with self._changed:
+            self._expected = max(0, calls)
 
     def call(self, message: tuple[Any, ...], timeout_s: float | None) -> tuple[Any, ...]:
         """Send `message` to a worker and return its answer, within `timeout_s` of sending."""
         worker = self._acquire()
+        deadline = None if timeout_s is None else time.monotonic() + timeout_s
         try:
             worker.send(message)
-            answer = worker.answers.get(timeout=timeout_s)
+            answer = self._answer(worker, deadline)
         except queue.Empty:
             self._discard(worker)
             raise CallTimedOut from None
@@ -149,9 +164,12 @@ class WorkerPool:
         with self._changed:
             self._closed = True
             workers = list(self._workers)
+            spawner, self._spawner = self._spawner, None
             self._workers.clear()
             self._idle.clear()
             self._changed.notify_all()
+        if spawner is not None:
+            spawner.join()  # it kills a worker it was starting
         for worker in workers:
             worker.kill()
 
@@ -160,6 +178,7 @@ class WorkerPool:
     def _acquire(self) -> _Worker:
         with self._changed:
             self._waiting += 1
+            self._expected = max(0, self._expected - 1)
             try:
                 while True:
                     if self._closed:
@@ -170,21 +189,82 @@ class WorkerPool:
                         return worker
                     if self._start_failure is not None:
                         raise WorkerStartFailed(self._start_failure)
-                    if not self._workers or self._should_grow():
-                        self._spawn()
+                    if not self._workers and not self._starting:
+                        self._ask_for(1)
+                    self._grow_if_slow()
                     self._changed.wait(self._grow_after_s)
                     self._stop_slow_starters()
             finally:
                 self._waiting -= 1
 
-    def _should_grow(self) -> bool:
-        if len(self._workers) >= self.max_workers or self._starting >= self._waiting:
-            return False
-        now = time.monotonic()
-        in_flight = [w.busy_since for w in self._workers if w.busy_since is not None]
-        return bool(in_flight) and now - min(in_flight) >= self._grow_after_s
+    def _answer(self, worker: _Worker, deadline: float | None) -> tuple[Any, ...] | None:
+        """The worker's answer (queue.Empty at the deadline); while it is late, grow."""
+        while True:
+            wait = self._grow_after_s
+            if deadline is not None:
+                wait = min(wait, deadline - time.monotonic())
+                if wait <= 0:
+                    raise queue.Empty
+            try:
+                return worker.answers.get(timeout=wait)
+            except queue.Empty:
+                with self._changed:
+                    self._grow_if_slow()
 
-    def _spawn(self) -> None:
+    def _grow_if_slow(self) -> None:
+        """Once a call has run `grow_after_s`, ask for a worker for each call waiting or
+        expected (up to `max_workers`). Called with the lock held."""
+        size = self._starting + sum(1 for worker in self._workers if worker.ready)
+        if size >= self.max_workers or self._closed or self._start_failure is not None:
+            return
+        in_flight = [w.busy_since for w in self._workers if w.busy_since is not None]
+        # Slow means slower than starting a worker takes here and now (a busy machine starts
+        # them slowly and stalls fast calls too: growing then would only add to the load).
+        slow_after = max(self._grow_after_s, self._start_s)
+        if not in_flight or time.monotonic() - min(in_flight) < slow_after:
+            return
+        wanted = len(in_flight) + self._waiting + self._expected
+        if (missing := min(self.max_workers, wanted) - size) > 0:
+            self._ask_for(missing)
+
+    def _ask_for(self, count: int) -> None:
+        """Have `count` more workers started (by the spawner thread). Lock held."""
+        self._to_spawn += count
+        self._starting += count
+        if self._spawner is None:
+            self._spawner = threading.Thread(
+                target=self._spawn_workers, name="convex-worker-spawner", daemon=True
+            )
+            self._spawner.start()
+        self._changed.notify_all()
+
+    def _spawn_workers(self) -> None:
+        with self._changed:
+            while not self._closed:
+                if not self._to_spawn:
+                    self._changed.wait()
+                    continue
+                self._to_spawn -= 1
+                self._changed.release()
+                try:
+                    worker: _Worker | None = self._spawn()
+                except OSError as error:  # the interpreter cannot be started
+                    worker = None
+                    failure = f"the Convex worker process failed to start: {error}"
+                finally:
+                    self._changed.acquire()
+                if worker is None:
+                    self._starting -= 1
+                    self._start_failure = failure
+                elif self._closed:
+                    worker.kill()
+                    return
+                elif not worker.stopped:  # else it failed at once: its reader said so
+                    self._workers.add(worker)
+                    self.peak = max(self.peak, len(self._workers))
+                self._changed.notify_all()
+
+    def _spawn(self) -> _Worker:
         process = subprocess.Popen(
             [sys.executable, "-S", "-c", _BOOTSTRAP, *self._folders],
             stdin=subprocess.PIPE,
@@ -192,9 +272,6 @@ class WorkerPool:
             stderr=subprocess.DEVNULL,
         )
         worker = _Worker(process)
-        self._workers.add(worker)
-        self._starting += 1
-        self.peak = max(self.peak, len(self._workers))
         key = None if self._admin_key is None else self._admin_key.reveal()
         # Should it have ended at once, its reader sees the end of its output and says so.
         with contextlib.suppress(OSError):
@@ -202,6 +279,7 @@ class WorkerPool:
         threading.Thread(
             target=self._read_answers, args=(worker,), name="convex-worker-reader", daemon=True
         ).start()
+        return worker
 
     def _read_answers(self, worker: _Worker) -> None:
         """Feed the worker's answers to its queue; the first says whether it started."""
@@ -210,10 +288,17 @@ class WorkerPool:
         first = _read(stdout)
         with self._changed:
             self._starting -= 1
-            if first == ("ready",) and worker in self._workers:
+            # It may answer before the spawner has added it to the pool: do that here then.
+            if self._closed or worker.stopped:
+                pass
+            elif first == ("ready",):
+                worker.ready = True
+                self._start_s = time.monotonic() - worker.started_at
+                self._workers.add(worker)
                 self._idle.append(worker)
-            elif worker in self._workers:
+            else:
                 self._workers.discard(worker)
+                worker.stopped = True
                 if first is not None and first[0] == "error":
                     self._start_failure = f"the Convex worker process failed to start: {first[1]}"
                 else:
@@ -232,6 +317,7 @@ class WorkerPool:
             starting = worker.busy_since is None and worker not in self._idle
             if starting and now - worker.started_at > self._start_timeout_s:
                 self._workers.discard(worker)
+                worker.stopped = True
                 worker.process.kill()
                 self._start_failure = (
                     f"the Convex worker process did not start within {self._start_timeout_s:g} s"

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import json
 import math
+import time
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -207,6 +208,71 @@ def test_chunks_respect_the_item_and_byte_limits() -> None:
     assert any(len(chunk) < 5 for chunk in chunks[:-1]), "the byte limit cut some chunks"
     oversized = [{"description": "y" * 100}, {"description": "z"}]
     assert list(chunk_items(oversized, max_bytes=50)) == [range(0, 1), range(1, 2)]
+
+
+class DroppingStore(ConvexStore):
+    """A real store whose socket the backend drops right after each batch mutation arrives
+    (committed, unanswered): the SDK reconnects and resends it, and the resent call answers
+    "updated" for the rows its first attempt inserted."""
+
+    def __init__(self, backend: LocalBackend) -> None:
+        super().__init__(backend.url, Secret(backend.admin_key), timeout_s=20)
+        self.backend = backend
+        self.calls = 0
+
+    def upsert_many(self, items: Sequence[Mapping[str, Any]]) -> list[BatchItemResult]:
+        self.calls += 1
+        self.backend.set_faults(drop_after_messages=1)  # the next message: this mutation
+        return super().upsert_many(items)
+
+
+def test_a_batch_resent_after_a_dropped_socket_still_reports_its_inserts(
+    backend: LocalBackend,
+) -> None:
+    catalog = first(NEW_SNAPSHOT, 60)
+    store = DroppingStore(backend)
+    with store:
+        report = sync_catalog(
+            fetch_catalog=lambda: catalog, open_store=lambda: nullcontext(store), max_items=25
+        )
+    assert store.calls == 3 and backend.stats()["connections"] > 3  # it did reconnect
+    rows = comparable_rows(backend)
+    assert len(rows) == 60 and report.errors == 0
+    assert (report.inserted, report.updated) == (len(rows), 0)
+    # A rerun updates them all, resent or not.
+    store = DroppingStore(backend)
+    with store:
+        again = sync_catalog(
+            fetch_catalog=lambda: catalog, open_store=lambda: nullcontext(store), max_items=25
+        )
+    assert (again.inserted, again.updated) == (0, 60)
+
+
+def test_a_batch_function_that_fails_for_every_item_is_not_split_item_by_item(
+    backend: LocalBackend,
+) -> None:
+    catalog = snapshot_catalog(NEW_SNAPSHOT)
+    backend.set_faults(
+        latency_ms=100, fail_functions={"mutations/syncModels:upsertModels": "disk on fire"}
+    )
+    calls: list[int] = []
+
+    class CountingStore(ConvexStore):
+        def upsert_many(self, items: Sequence[Mapping[str, Any]]) -> list[BatchItemResult]:
+            calls.append(len(items))
+            return super().upsert_many(items)
+
+    started = time.monotonic()
+    with CountingStore(backend.url, Secret(backend.admin_key), timeout_s=20) as store:
+        report = sync_catalog(fetch_catalog=lambda: catalog, open_store=lambda: nullcontext(store))
+    elapsed = time.monotonic() - started
+    count = len(list(catalog.ids()))
+    assert count > 300
+    assert elapsed < 10
+    assert len(calls) <= 2 * math.ceil(math.log2(count))  # not ~2N
+    assert len(report.results) == report.errors == count  # each model reported
+    assert all(r.error is not None and "disk on fire" in r.error for r in report.results)
+    assert [r.api_id for r in report.results] == list(catalog.ids())
 
 
 class FlakyStore:

@@ -1,11 +1,14 @@
 """The Convex worker processes, seen from outside: the real CLI as a subprocess against the local
 backend and a loopback OpenRouter. No worker outlives a run, however it ends, and no signal
-timer is needed (a `signal` module without SIGALRM, as on Windows, still syncs)."""
+timer is needed (a `signal` module without SIGALRM, as on Windows, still syncs). A ranked
+sync against a deployment with only `upsertModel` overlaps its calls: a few round trips at
+200 ms, one `upsertModel` per model."""
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -15,8 +18,12 @@ from pathlib import Path
 
 import psutil
 import pytest
-from support.local_backend import REPO_ROOT, LocalBackend
+from support.convex_cli import convex_project, deploy
+from support.local_backend import REPO_ROOT, LocalBackend, start_local_backend
 from support.openrouter_server import OpenRouterServer, load_snapshot
+
+from sync_client.api import SyncOptions, SyncResult, sync
+from sync_client.settings import Secret, Settings
 
 SNAPSHOT = "models-2025-12-02.json"
 WRONG_KEY = "prod:wrong-deployment|0123456789abcdef0123456789abcdef"
@@ -126,7 +133,8 @@ def cli_env(
 def test_no_worker_is_left_after_a_successful_run(
     workdir: Path, backend: LocalBackend, openrouter_server: OpenRouterServer
 ) -> None:
-    backend.set_faults(latency_ms=100)  # slow calls: the pool grows past one worker
+    # Calls slower than starting a worker (even on a busy machine): the pool grows.
+    backend.set_faults(latency_ms=800)
     cli = Cli(workdir, cli_env(workdir, backend, openrouter_server), "--paid", "--workers", "4")
     code, _, stderr = cli.finish()
     assert code == 0, stderr
@@ -199,3 +207,73 @@ def test_a_signal_module_without_alarms_still_syncs_and_times_out(
     assert "cannot reach or authenticate" in stderr and "within 1.5 s" in stderr
     assert time.monotonic() - cli.started < 1.5 + 4
     assert WRONG_KEY not in stderr
+
+
+# --- round trips against a deployment that has only upsertModel --------------------------------
+
+RANKED = 20
+LATENCY_MS = 200
+
+
+def only_upsert_model(functions_dir: Path) -> Path:
+    """This project's `convex/` as an existing app that added only `upsertModel`: no batch, no
+    history, no queries. The module defining it moves to lib/ (where its functions have other
+    paths); `mutations/syncModels` re-exports only `upsertModel`."""
+    shutil.copytree(REPO_ROOT / "convex", functions_dir, ignore=shutil.ignore_patterns("*.test.ts"))
+    (functions_dir / "mutations" / "syncModels.ts").rename(functions_dir / "lib" / "syncAll.ts")
+    (functions_dir / "mutations" / "syncModels.ts").write_text(
+        'export { upsertModel } from "../lib/syncAll";\n'
+    )
+    for module in ("mutations/history.ts", "mutations/activation.ts"):
+        (functions_dir / module).unlink()
+    shutil.rmtree(functions_dir / "queries")
+    return functions_dir
+
+
+def timed_sync(settings: Settings, config_dir: Path) -> tuple[float, SyncResult]:
+    started = time.perf_counter()
+    result = sync(settings, SyncOptions(lists="paid", config_dir=config_dir, timeout_s=10))
+    return time.perf_counter() - started, result
+
+
+def test_a_ranked_sync_at_200_ms_costs_few_round_trips_and_one_upsert_model_per_model(
+    tmp_path: Path, openrouter_server: OpenRouterServer
+) -> None:
+    openrouter_server.serve_snapshot(SNAPSHOT)
+    ids = ranked_ids(RANKED)
+    write_lists(tmp_path / "config", ids)
+    with start_local_backend() as backend:
+        app = convex_project(tmp_path / "app", only_upsert_model(tmp_path / "functions"))
+        pushed = deploy(app, backend)
+        assert pushed.returncode == 0, pushed.stdout + pushed.stderr
+        settings = Settings(
+            convex_url=backend.url,
+            deploy_key=Secret(backend.admin_key),
+            openrouter_base_url=openrouter_server.base_url,
+            openrouter_api_key=None,
+            default_list="paid",
+        )
+        seconds: dict[int, list[float]] = {0: [], LATENCY_MS: []}
+        for latency in (0, LATENCY_MS) * 3:  # interleaved: a busy moment hits both
+            backend.reset()
+            backend.set_faults(latency_ms=latency)
+            committed = backend.stats()["mutations"]
+            elapsed, result = timed_sync(settings, tmp_path / "config")
+            seconds[latency].append(elapsed)
+            report = result.report
+            assert (report.inserted, report.errors, report.aborted) == (RANKED, 0, None)
+            assert [r.api_id for r in report.results] == ids  # the ranked order
+            # Only upsertModel exists: every committed mutation is one, one per model.
+            assert backend.stats()["mutations"] - committed == RANKED
+            assert report.guard_skipped is not None  # its query is missing, and said so
+    round_trips = (min(seconds[LATENCY_MS]) - min(seconds[0])) / (LATENCY_MS / 1000)
+    measured = f"{round_trips:.1f} round trips; seconds: {seconds}"
+    if round_trips > 5 and overloaded():
+        pytest.skip(f"the machine is overloaded, so time is not latency: {measured}")
+    assert round_trips <= 5, measured
+
+
+def overloaded() -> bool:
+    """More runnable processes than cores: starting workers then takes far longer than it
+    would (their start-up is CPU work)."""
+    return psutil.getloadavg()[0] > (os.cpu_count() or 1)

@@ -180,8 +180,8 @@ def test_an_interrupted_run_erases_its_bar_and_gives_the_cursor_back(
     backend: LocalBackend, cli_env: dict[str, str], tmp_path: Path
 ) -> None:
     backend.set_faults(latencyMs=400)
-    run = run_cli(
-        ["--free", "--config-dir", str(tmp_path)],
+    run = run_cli(  # one call at a time, so that the interrupt falls between two of them
+        ["--free", "--config-dir", str(tmp_path), "--workers", "1"],
         cli_env,
         tmp_path,
         tty=True,
