@@ -281,6 +281,20 @@ def _after_entry(edits: _Edits, mask: str, entry: Entry) -> int:
     return position
 
 
+def _entry_indent(text: str, literal: ObjectLiteral) -> str:
+    """The indentation of the literal's entries (one level in, when they share its line)."""
+    if not literal.entries:
+        return line_indent(text, literal.open) + "  "
+    first = literal.entries[0].value_start
+    indent = line_indent(text, first)
+    return indent if "\n" in text[literal.open : first] else indent + "  "
+
+
+def _closing_break(text: str, literal: ObjectLiteral, position: int) -> str:
+    """A line break before the closing brace, when it would follow added lines on theirs."""
+    return "" if "\n" in text[position : literal.close] else "\n" + line_indent(text, literal.close)
+
+
 def merge_schema(app_text: str, required: Requirements) -> Merge:
     """The app's schema with what the functions need merged in (see the module docstring)."""
     try:
@@ -312,7 +326,7 @@ def _merge(text: str, required: Requirements) -> Merge:
 
     ai_entry = tables.get("aiModels")
     history_entry = tables.get("modelHistory")
-    indent = line_indent(text, tables.entries[0].value_start) if tables.entries else "  "
+    indent = _entry_indent(text, tables)
     new_tables: list[str] = []
     if ai_entry is None:
         spec = required.tables["aiModels"]
@@ -353,7 +367,8 @@ def _merge(text: str, required: Requirements) -> Merge:
             raise NotReadable("schema.ts does not import defineTable")
         anchor = ai_entry or (tables.entries[-1] if tables.entries else None)
         position = tables.open + 1 if anchor is None else _after_entry(edits, mask, anchor)
-        edits.insert(position, "".join(f"\n{indent}{source}," for source in new_tables))
+        added = "".join(f"\n{indent}{source}," for source in new_tables)
+        edits.insert(position, added + _closing_break(text, tables, position))
     if needed_imports:
         _add_import(text, mask, needed_imports, edits)
         merge.imports.extend(needed_imports)
@@ -429,10 +444,10 @@ def _merge_fields(
         raise NotReadable("schema.ts does not import `v` from convex/values")
     if not fields.entries:
         raise NotReadable("aiModels' field object is empty")
-    last = fields.entries[-1]
-    indent = line_indent(text, last.value_start)
-    position = _after_entry(edits, mask, last)
-    edits.insert(position, "".join(f"\n{indent}{name}: {source}," for name, source in missing))
+    indent = _entry_indent(text, fields)
+    position = _after_entry(edits, mask, fields.entries[-1])
+    added = "".join(f"\n{indent}{name}: {source}," for name, source in missing)
+    edits.insert(position, added + _closing_break(text, fields, position))
     merge.fields.extend(name for name, _ in missing)
 
 

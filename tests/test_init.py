@@ -395,3 +395,15 @@ def test_an_app_without_a_schema_gets_the_packages(
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["schema"]["action"] == "write"
     assert (root / "convex" / "schema.ts").read_text() == (CONVEX / "schema.ts").read_text()
+
+
+def test_a_schema_written_on_one_line_is_merged_into_valid_lines() -> None:
+    schema = (
+        'import { defineSchema, defineTable } from "convex/server";\n'
+        'import { v } from "convex/values";\n'
+        "export default defineSchema({ notes: defineTable({ b: v.string() }) });\n"
+    )
+    merge = merge_schema(schema, REQUIRED)
+    assert "\n  aiModels: defineTable(aiModelFields)\n" in merge.text
+    assert merge.text.endswith("\n });\n")
+    assert not merge_schema(merge.text, REQUIRED).changed
