@@ -124,11 +124,14 @@ def _with_date(header: list[str], today: dt.date) -> list[str]:
 
 
 def write_atomically(path: Path, text: str) -> None:
-    """Replace `path` with `text` so that a reader sees the old file or the new, never half."""
-    mode = path.stat().st_mode & 0o777 if path.exists() else 0o644
+    """Replace `path` with `text` so that a reader sees the old file or the new, never half.
+    The file keeps its line endings (a Windows checkout's CRLF stays CRLF) and its mode."""
+    exists = path.exists()
+    mode = path.stat().st_mode & 0o777 if exists else 0o644
+    newline = "\r\n" if exists and b"\r\n" in path.read_bytes() else "\n"
     fd, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
+        with os.fdopen(fd, "w", encoding="utf-8", newline=newline) as handle:
             handle.write(text)
             handle.flush()
             os.fsync(handle.fileno())

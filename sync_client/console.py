@@ -4,16 +4,15 @@ settings and the store."""
 
 from __future__ import annotations
 
+import errno
 import json
 import os
-import select
-import signal
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TextIO
 
 from sync_client.api import DEFAULT_CONFIG_DIR, DEFAULT_TIMEOUT_S
 from sync_client.errors import ConfigError, ExitCode, SyncModelsError
@@ -110,19 +109,61 @@ def stdout_held(output: Output) -> Iterator[None]:
         sys.stdout.flush()
 
 
+#: What a shell reports for a command killed by SIGPIPE (128 + 13); the same number on every
+#: OS, Windows included (which has no SIGPIPE), for a run whose reader went away.
+EXIT_READER_GONE = 141
+
+
+class _WatchedStream:
+    """A text stream that notes when a write fails because its reader has gone."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+        self.reader_gone = False
+
+    def write(self, text: str) -> int:
+        try:
+            return self.stream.write(text)
+        except OSError as error:
+            self._note(error)
+            raise
+
+    def flush(self) -> None:
+        try:
+            self.stream.flush()
+        except OSError as error:
+            self._note(error)
+            raise
+
+    def _note(self, error: OSError) -> None:
+        # A closed pipe: EPIPE on POSIX; Windows reports EINVAL (or EPIPE) for the same.
+        if isinstance(error, BrokenPipeError) or error.errno in (errno.EPIPE, errno.EINVAL):
+            self.reader_gone = True
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.stream, name)
+
+
 def run_guarded(output: Output, action: Callable[[], int]) -> int:
     """Run a command body, turning every failure into one clean message and an exit code.
     Under `--json`, stdout receives nothing but the document (see `stdout_held`)."""
+    watched = _WatchedStream(sys.stdout), _WatchedStream(sys.stderr)
+    saved = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = watched  # they pass every call on
     try:
         if output.json_mode:
             with stdout_held(output):
-                return _run_guarded(output, action)
-        return _run_guarded(output, action)
-    except BrokenPipeError:  # re-raised by _run_guarded only when stdout or stderr is closed
-        return _reader_went_away()
+                return _run_guarded(output, action, watched)
+        return _run_guarded(output, action, watched)
+    except OSError:  # re-raised by _run_guarded only when stdout's or stderr's reader is gone
+        return _reader_went_away(watched)
+    finally:
+        sys.stdout, sys.stderr = saved
 
 
-def _run_guarded(output: Output, action: Callable[[], int]) -> int:
+def _run_guarded(
+    output: Output, action: Callable[[], int], watched: tuple[_WatchedStream, ...]
+) -> int:
     try:
         return action()
     except SyncModelsError as error:
@@ -131,12 +172,9 @@ def _run_guarded(output: Output, action: Callable[[], int]) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
-    except BrokenPipeError as error:
-        if _pipe_closed(1) or _pipe_closed(2):
-            raise
-        output.error(_unexpected(error))
-        return int(ExitCode.PARTIAL)
     except Exception as error:
+        if isinstance(error, OSError) and any(stream.reader_gone for stream in watched):
+            raise
         output.error(_unexpected(error))
         return int(ExitCode.PARTIAL)
 
@@ -148,24 +186,15 @@ def _unexpected(error: Exception) -> UnexpectedError:
     )
 
 
-def _pipe_closed(fd: int) -> bool:
-    """True when `fd` is a pipe whose reader has gone (`sync-models doctor | head -1`)."""
-    if not hasattr(select, "poll"):
-        return False
-    poller = select.poll()
-    poller.register(fd, select.POLLOUT)
-    return any(events & select.POLLERR for _, events in poller.poll(0))
-
-
-def _reader_went_away() -> int:
-    """Stop quietly, as a command killed by SIGPIPE does (exit 141), with the closed streams
-    pointed at /dev/null so Python's final flush has nowhere to fail."""
+def _reader_went_away(watched: tuple[_WatchedStream, ...]) -> int:
+    """Stop quietly, as a command killed by SIGPIPE does, with the closed streams pointed at
+    the null device so Python's final flush has nowhere to fail."""
     devnull = os.open(os.devnull, os.O_WRONLY)
-    for fd in (1, 2):
-        if _pipe_closed(fd):
+    for fd, stream in enumerate(watched, 1):
+        if stream.reader_gone:
             os.dup2(devnull, fd)
     os.close(devnull)
-    return 128 + signal.SIGPIPE
+    return EXIT_READER_GONE
 
 
 def load_cli_settings(

@@ -271,3 +271,23 @@ def test_local_from_an_installed_package_with_an_unusable_cache_folder_says_so(
     assert f"error: cannot install the local backend into {not_a_folder}" in result.stderr
     assert "set SYNC_MODELS_CACHE_DIR to another one" in result.stderr
     assert "installing the local backend's Node dependencies" in result.stderr
+
+
+def test_a_closed_pipe_reported_as_on_windows_ends_quietly_with_141_too() -> None:
+    """Windows has no SIGPIPE, and writing to a pipe whose reader has gone raises EINVAL there:
+    the same quiet 141, found without signals or select.poll."""
+    script = """
+import errno, io, sys
+from sync_client.console import Output, run_guarded
+
+class ClosedPipe(io.TextIOWrapper):
+    def write(self, text):
+        raise OSError(errno.EINVAL, "Invalid argument")
+
+sys.stdout = ClosedPipe(io.BytesIO())
+sys.exit(run_guarded(Output(json_mode=False), lambda: print("a result line") or 0))
+"""
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert (result.returncode, result.stderr) == (141, "")

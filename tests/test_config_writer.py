@@ -183,3 +183,17 @@ def test_the_file_mode_is_kept(config_dir: Path) -> None:
     write_atomically(path, "x\n")
     assert path.stat().st_mode & 0o777 == 0o640
     assert path.read_text() == "x\n"
+
+
+def test_a_file_with_windows_line_endings_keeps_them(config_dir: Path) -> None:
+    """A checkout with CRLF (git's autocrlf on Windows): unchanged stays untouched, a rewrite
+    keeps CRLF, so that the diff is the ranking, not every line."""
+    path = config_dir / "topPaidModels.ts"
+    path.write_bytes(path.read_bytes().replace(b"\n", b"\r\n"))
+    assert apply_update(plan_update(config_dir, "paid", PAID_IDS, TODAY)) is False
+    assert apply_update(plan_update(config_dir, "paid", PAID_IDS[::-1], TODAY)) is True
+    written = path.read_bytes()
+    assert written.count(b"\r\n") == written.count(b"\n") > 5
+    assert [m.api_id for m in read_ranked_list(path)] == PAID_IDS[::-1]
+    write_atomically(config_dir / "new.ts", "a\nb\n")  # a new file: LF, as the repository's
+    assert (config_dir / "new.ts").read_bytes() == b"a\nb\n"
