@@ -1515,6 +1515,116 @@ def test_convex_stops_answering_mid_run_then_rerun(
     assert normalized(rows) == reference_rows
 
 
+def test_convex_deadline_in_flight_is_sent_no_answer_apart_from_the_unsent(
+    scenario: ScenarioRecord,
+    work: Workdir,
+    openrouter: OpenRouterServer,
+) -> None:
+    scenario.describe(
+        CONVEX,
+        "after two upserts every answer comes 5 s late, --timeout 1, one call at a time",
+        "exit 3; the call cut off in flight is 'sent, no answer (may have landed)', the "
+        "models after it 'not attempted'; --json lists them apart",
+    )
+    with start_local_backend(admin_key=DEPLOY_KEY, latency_ms=100) as backend:
+        env = settings_env(work, backend, openrouter)
+        running = work.start("--all", "--json", "--timeout", "1", "--workers", "1", env=env)
+        wait_for_mutations(backend, 2)
+        backend.set_faults(latency_ms=5_000)
+        run = running.finish(20)
+    document = json.loads(run.stdout)
+    unanswered = document.get("unanswered", [])
+    unsent = document.get("notAttempted", [])
+    results = [result["apiId"] for result in document["results"]]
+    scenario.measured(
+        outcome=f"exit {run.exit_code}: {len(results)} done, {len(unanswered)} sent with no "
+        f"answer, {len(unsent)} not attempted ({run.seconds:.1f} s)",
+        exit_code=run.exit_code,
+        seconds=run.seconds,
+    )
+
+    assert run.exit_code == 3
+    assert document["error"]["code"] == "convex_deadline"
+    assert len(unanswered) == 1 and len(unsent) >= 1
+    assert results + unanswered + unsent == ALL_IDS  # in order, each once
+    assert document["summary"]["unanswered"] == 1
+    assert document["summary"]["total"] == len(ALL_IDS)
+    assert run.seconds < 8
+
+
+def test_convex_batch_function_throws_for_every_item(
+    scenario: ScenarioRecord,
+    work: Workdir,
+    convex: LocalBackend,
+    db: Database,
+    openrouter: OpenRouterServer,
+) -> None:
+    scenario.describe(
+        CONVEX,
+        "--catalog while upsertModels throws on every call, 100 ms latency",
+        "each model reported with the error, exit 1, within 10 s (a few calls, not ~2 per "
+        "model); nothing written",
+    )
+    convex.set_faults(
+        latency_ms=100,
+        fail_functions={"mutations/syncModels:upsertModels": "injected failure"},
+    )
+    run = work.run("--catalog", "--json", env=settings_env(work, convex, openrouter))
+    document = json.loads(run.stdout)
+    results = document["results"]
+    failed = [r for r in results if "injected failure" in r.get("error", "")]
+    rows = db.rows()
+    scenario.measured(
+        outcome=f"exit {run.exit_code}: {len(failed)} of {len(results)} models reported with "
+        f"the error ({run.seconds:.1f} s)",
+        exit_code=run.exit_code,
+        seconds=run.seconds,
+        db_check=describe_rows(rows),
+    )
+
+    assert run.exit_code == 1
+    assert len(results) > 300 and len(failed) == len(results) == document["summary"]["errors"]
+    assert rows == []
+    assert run.seconds < 10
+
+
+def test_convex_socket_dropped_during_catalog_still_counts_inserts(
+    scenario: ScenarioRecord,
+    work: Workdir,
+    convex: LocalBackend,
+    db: Database,
+    openrouter: OpenRouterServer,
+) -> None:
+    scenario.describe(
+        CONVEX,
+        "--catalog into an empty deployment with the WebSocket dropped after its Nth client "
+        "message (N = 1..8: the batch mutation among them, committed but unanswered, so the "
+        "SDK resends it)",
+        "each run: exit 0, the report's inserted = the rows created, updated 0",
+    )
+    env = settings_env(work, convex, openrouter)
+    outcomes: list[tuple[int, int, int, int]] = []
+    for messages in range(1, 9):
+        convex.reset()
+        convex.set_faults(drop_after_messages=messages)
+        run = work.run("--catalog", "--json", env=env)
+        summary = json.loads(run.stdout)["summary"]
+        outcomes.append((run.exit_code, summary["inserted"], summary["updated"], len(db.rows())))
+    scenario.measured(
+        outcome="; ".join(
+            f"N={n}: exit {code}, inserted {inserted}, updated {updated}"
+            for n, (code, inserted, updated, _rows) in enumerate(outcomes, 1)
+        ),
+        exit_code=max(code for code, *_ in outcomes),
+        seconds=None,
+        db_check="rows created per run: " + ", ".join(str(rows) for *_, rows in outcomes),
+    )
+
+    for code, inserted, updated, rows in outcomes:
+        assert code == 0
+        assert (inserted, updated) == (rows, 0) and rows > 300
+
+
 def test_interrupted_with_ctrl_c_then_rerun(
     scenario: ScenarioRecord,
     work: Workdir,
