@@ -273,6 +273,7 @@ def test_example_file_documents_every_variable_and_loads_cleanly() -> None:
         "NEXT_PUBLIC_CONVEX_URL",
         "CONVEX_DEPLOY_KEY",
         "SYNC_MODEL_LIST",
+        "SYNC_MAX_COST_PER_1M",
         "OPENROUTER_BASE_URL",
         "OPENROUTER_API_KEY",
     ):
