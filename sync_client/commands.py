@@ -290,15 +290,17 @@ def status_command(
 
 
 def _listed_by_openrouter(settings: Settings, timeout_s: float, output: Output) -> set[str] | None:
-    """The ids OpenRouter lists now (one fetch, as a sync's), or None with a warning."""
+    """The ids OpenRouter lists now (one request, no retries: status stays quick), or None
+    with a warning."""
     import httpx
 
-    from sync_client.openrouter import fetch_catalog
+    from sync_client.openrouter import RetryPolicy, fetch_catalog
 
     try:
         catalog = fetch_catalog(
             settings.openrouter_base_url,
             api_key=settings.openrouter_api_key,
+            policy=RetryPolicy(max_attempts=1, deadline_s=timeout_s),
             timeout=httpx.Timeout(timeout_s),
             log=output.progress,
         )

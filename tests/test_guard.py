@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 from support.local_backend import LocalBackend
-from support.openrouter_server import OpenRouterServer, load_snapshot
+from support.openrouter_server import OpenRouterServer, Respond, load_snapshot
 from test_e2e import FREE, NEW_SNAPSHOT, PAID, Harness, runner, write_list
 
 from sync_client.cli import app
@@ -262,3 +262,15 @@ def test_a_catalog_dry_run_alerts_the_same_and_writes_nothing(harness: Harness) 
         RETIRING: ["expiring"],
     }
     assert harness.rows() == before
+
+
+def test_status_without_openrouter_says_stale_is_unknown(harness: Harness) -> None:
+    assert harness.run("--paid").exit_code == 0
+    harness.openrouter.enqueue(Respond.error(503, "down"))
+    status = runner.invoke(app, ["status", "--json"], env=harness.env)
+    assert status.exit_code == 0, status.output
+    document = json.loads(status.stdout)
+    assert {model["stale"] for model in document["models"]} == {None}
+    assert document["staleCheckedAgainst"] is None
+    assert "warning: stale is unknown" in status.stderr
+    assert harness.openrouter.request_count == 2  # the sync's, and status's one try
