@@ -274,3 +274,17 @@ def test_status_without_openrouter_says_stale_is_unknown(harness: Harness) -> No
     assert document["staleCheckedAgainst"] is None
     assert "warning: stale is unknown" in status.stderr
     assert harness.openrouter.request_count == 2  # the sync's, and status's one try
+
+
+def test_the_expiring_window_and_the_budget_flag_are_checked(harness: Harness) -> None:
+    activated(harness).openrouter.serve_json(changed_snapshot())
+    assert harness.run("--all").exit_code == 4  # writes the new prices
+    narrow = harness.run("--all", "--json", "--expiring-within", "9")
+    assert narrow.exit_code == 1, narrow.output  # the vanished ranked id; no alert
+    assert json.loads(narrow.stdout)["alerts"] == []
+    wide = harness.run("--all", "--json", "--expiring-within", "10")
+    assert alerts_of(json.loads(wide.stdout)) == {RETIRING: ["expiring"]}
+
+    no_budget = harness.run("--all", "--deactivate-over-budget")
+    assert no_budget.exit_code == 2
+    assert "--deactivate-over-budget needs a budget" in no_budget.output
