@@ -20,7 +20,7 @@ import datetime as dt
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, NotRequired, TypedDict
 
 if TYPE_CHECKING:
     from sync_client.convex_types import UpsertArgs
@@ -28,7 +28,8 @@ if TYPE_CHECKING:
 AlertReason = Literal["price-increase", "now-paid", "over-budget", "expiring"]
 
 DEFAULT_EXPIRING_WITHIN_DAYS = 30
-COST_FIELDS = ("inputCostPer1MTokens", "outputCostPer1MTokens")
+CostField = Literal["inputCostPer1MTokens", "outputCostPer1MTokens"]
+COST_FIELDS: tuple[CostField, CostField] = ("inputCostPer1MTokens", "outputCostPer1MTokens")
 #: The functions the guard needs beyond a sync's own (deploy them to turn it on).
 GUARD_FUNCTIONS = "queries/aiModels:listActive"
 
@@ -48,6 +49,16 @@ class GuardRules:
     today: dt.date = field(default_factory=today_utc)
 
 
+class AlertValues(TypedDict):
+    """A model's prices on one side of an alert (None: unknown), as `--json` shows them."""
+
+    isFree: bool
+    inputCostPer1MTokens: float | None
+    outputCostPer1MTokens: float | None
+    #: After the sync, for `expiring`: OpenRouter's retirement date, `YYYY-MM-DD`.
+    expirationDate: NotRequired[str]
+
+
 @dataclass(frozen=True)
 class Alert:
     """One active model's alert: its reasons, and the values before and after the sync
@@ -55,8 +66,8 @@ class Alert:
 
     api_id: str
     reasons: tuple[AlertReason, ...]
-    before: Mapping[str, Any]
-    after: Mapping[str, Any]
+    before: AlertValues
+    after: AlertValues
     budget_problem: str | None = None
 
 
@@ -89,10 +100,11 @@ def _cost(values: Mapping[str, Any], name: str) -> float | None:
     return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
 
 
-def _prices(values: Mapping[str, Any]) -> dict[str, Any]:
+def _prices(values: Mapping[str, Any]) -> AlertValues:
     return {
         "isFree": values.get("isFree") is True,
-        **{name: _cost(values, name) for name in COST_FIELDS},
+        "inputCostPer1MTokens": _cost(values, "inputCostPer1MTokens"),
+        "outputCostPer1MTokens": _cost(values, "outputCostPer1MTokens"),
     }
 
 

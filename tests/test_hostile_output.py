@@ -20,7 +20,7 @@ from support.hostile_text import hostile_text, raw_controls
 
 from sync_client.activation import ActivationResult, render_results
 from sync_client.after_sync import AfterSync
-from sync_client.alerts import Alert, ExpiringWarning
+from sync_client.alerts import Alert, AlertValues, ExpiringWarning
 from sync_client.commands import render_after_sync
 from sync_client.console import Output
 from sync_client.doctor import Check, render_check
@@ -84,8 +84,8 @@ def sync_report(api_id: str, text: str, list_synced: str, *, dry_run: bool) -> S
     )
 
 
-def costs(value: float) -> dict[str, float]:
-    return {"inputCostPer1MTokens": value, "outputCostPer1MTokens": 1.0}
+def costs(value: float) -> AlertValues:
+    return {"isFree": False, "inputCostPer1MTokens": value, "outputCostPer1MTokens": 1.0}
 
 
 @contextmanager
