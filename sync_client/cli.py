@@ -26,6 +26,7 @@ from sync_client.console import (
     load_cli_settings,
     open_store,
     run_guarded,
+    use_utf8_output,
 )
 from sync_client.errors import ConfigError, ExitCode
 
@@ -372,6 +373,7 @@ register_subcommands(app)
 
 def main(argv: Sequence[str] | None = None) -> None:
     """Console entry point: also reports usage errors as JSON when `--json` was asked for."""
+    use_utf8_output()
     args = list(sys.argv[1:] if argv is None else argv)
     try:
         result = app(args=args, prog_name="sync-models", standalone_mode=False)

@@ -5,6 +5,7 @@ settings and the store."""
 from __future__ import annotations
 
 import errno
+import io
 import json
 import os
 import sys
@@ -184,6 +185,21 @@ def _unexpected(error: Exception) -> UnexpectedError:
         f"unexpected {type(error).__name__}: {error}",
         hint="this is a bug in sync-models; please report it with the command you ran",
     )
+
+
+def use_utf8_output() -> None:
+    """Write stdout and stderr as UTF-8, whatever the OS. On Windows, Python encodes a pipe or
+    a file with the ANSI code page (cp1252), which holds neither the report's ✅ nor most
+    models' names: the first such write would fail. (A Windows console is UTF-8 already.)"""
+    for stream in (sys.stdout, sys.stderr):
+        if isinstance(stream, io.TextIOWrapper) and _codec(stream.encoding) != "utf-8":
+            stream.reconfigure(encoding="utf-8")
+
+
+def _codec(encoding: str | None) -> str:
+    import codecs
+
+    return codecs.lookup(encoding or "ascii").name
 
 
 def _reader_went_away(watched: tuple[_WatchedStream, ...]) -> int:
