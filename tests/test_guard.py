@@ -6,11 +6,13 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import json
+import shutil
 from pathlib import Path
 from typing import Any
 
 import pytest
-from support.local_backend import LocalBackend
+from support.convex_cli import convex_project, deploy
+from support.local_backend import REPO_ROOT, LocalBackend, start_local_backend
 from support.openrouter_server import OpenRouterServer, Respond, load_snapshot
 from test_e2e import FREE, NEW_SNAPSHOT, PAID, Harness, runner, write_list
 
@@ -24,6 +26,21 @@ ACTIVE = (DEARER, PROMOTION, RETIRING)
 IN_TEN_DAYS = (dt.datetime.now(dt.UTC).date() + dt.timedelta(days=10)).isoformat()
 
 
+def make_harness(
+    backend: LocalBackend,
+    openrouter: OpenRouterServer,
+    workdir: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> Harness:
+    """test_e2e's harness: its ranked lists, in a directory without any .env.local."""
+    workdir.mkdir(exist_ok=True)
+    monkeypatch.chdir(workdir)
+    write_list(workdir / "topPaidModels.ts", "TOP_PAID_MODELS", PAID)
+    write_list(workdir / "topFreeModels.ts", "TOP_FREE_MODELS", FREE)
+    openrouter.serve_snapshot(NEW_SNAPSHOT)
+    return Harness(backend, openrouter, workdir)
+
+
 @pytest.fixture
 def harness(
     backend: LocalBackend,
@@ -31,12 +48,7 @@ def harness(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> Harness:
-    """test_e2e's harness: its ranked lists, in a directory without any .env.local."""
-    monkeypatch.chdir(tmp_path)
-    write_list(tmp_path / "topPaidModels.ts", "TOP_PAID_MODELS", PAID)
-    write_list(tmp_path / "topFreeModels.ts", "TOP_FREE_MODELS", FREE)
-    openrouter_server.serve_snapshot(NEW_SNAPSHOT)
-    return Harness(backend, openrouter_server, tmp_path)
+    return make_harness(backend, openrouter_server, tmp_path, monkeypatch)
 
 
 def changed_snapshot() -> dict[str, Any]:
@@ -288,3 +300,27 @@ def test_the_expiring_window_and_the_budget_flag_are_checked(harness: Harness) -
     no_budget = harness.run("--all", "--deactivate-over-budget")
     assert no_budget.exit_code == 2
     assert "--deactivate-over-budget needs a budget" in no_budget.output
+
+
+def test_a_deployment_pushed_before_the_guard_still_syncs(
+    openrouter_server: OpenRouterServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """This project's functions as deployed before listActive existed, pushed with
+    `npx convex deploy`: the real backend's own "not found", not an injected fault."""
+    functions = tmp_path / "functions"
+    shutil.copytree(REPO_ROOT / "convex", functions)
+    queries = functions / "queries" / "aiModels.ts"
+    source = queries.read_text(encoding="utf-8")
+    queries.write_text(source[: source.index("/**\n * The active")], encoding="utf-8")
+    (tmp_path / "empty").mkdir()
+    with start_local_backend(functions_dir=tmp_path / "empty") as backend:
+        pushed = deploy(convex_project(tmp_path / "project", functions), backend)
+        assert pushed.returncode == 0, pushed.stdout + pushed.stderr
+        guarded = make_harness(backend, openrouter_server, tmp_path / "work", monkeypatch)
+        activated(guarded).openrouter.serve_json(changed_snapshot())
+        result = guarded.run("--paid", "--json")
+    assert result.exit_code == 0, result.output
+    document = json.loads(result.stdout)
+    assert document["alerts"] == []
+    assert "queries/aiModels:listActive" in document["guardSkipped"]
+    assert [r["action"] for r in document["results"]] == ["updated"] * len(PAID)
