@@ -4,7 +4,8 @@ Run: .venv/bin/python bench/bench_sync.py [--repeats 9] [--latencies 0,20,50] [-
 
 "Sync" is `sync_client.sync.sync_models` as the CLI calls it: one `fetch_catalog` (GET,
 retry policy, pydantic validation of all 335 models of the snapshot), mapping, a
-`ConvexStore` (admin auth, a SIGALRM deadline per call) and 20 `upsertModel` calls.
+`ConvexStore` (admin auth, the SDK in one worker process, a deadline per call) and 20
+`upsertModel` calls, one at a time (bench_workers.py runs them in parallel).
 The floor is the same I/O with no client logic: one raw `httpx.get` of the same body (not
 parsed), a bare `ConvexClient` with admin auth, and 20 `client.mutation` calls with
 precomputed arguments. Both run against the same local backend (latency added to every

@@ -24,6 +24,7 @@ from _common import SNAPSHOT, Section, command_line, emit, machine, ms, parser, 
 from support.local_backend import LocalBackend, start_local_backend
 from support.openrouter_server import OpenRouterServer
 
+from sync_client.api import DEFAULT_WORKERS
 from sync_client.convex_store import UPSERT_MODEL, ConvexStore
 from sync_client.mapping import to_upsert_args
 from sync_client.openrouter import fetch_catalog
@@ -85,12 +86,12 @@ def main() -> None:
     arguments = parser(__doc__.splitlines()[0])
     arguments.add_argument("--repeats", type=int, default=5)
     arguments.add_argument("--latencies", default="0,20,50,200")
-    arguments.add_argument("--workers", default="1,2,4,8,16")
+    arguments.add_argument("--workers", default=f"1,2,4,8,{DEFAULT_WORKERS},16")
     options = arguments.parse_args()
     latencies = [int(value) for value in options.latencies.split(",")]
     if 0 not in latencies:
         latencies.insert(0, 0)
-    counts = [int(value) for value in options.workers.split(",")]
+    counts = sorted({int(value) for value in options.workers.split(",")} | {DEFAULT_WORKERS})
 
     with OpenRouterServer() as openrouter, start_local_backend() as backend:
         openrouter.serve_snapshot(SNAPSHOT)
@@ -123,7 +124,7 @@ def main() -> None:
                 extra = seconds[(name, latency)] - seconds[(name, 0)]
                 row.append(f"{ms(seconds[(name, latency)])} = {extra * 1000 / latency:.1f}")
         rows.append(row)
-    default = str(max((c for c in counts if c <= 8), default=counts[-1]))
+    default = str(DEFAULT_WORKERS)
     at_200 = (seconds[(default, 200)] - seconds[(default, 0)]) / 0.2 if 200 in latencies else None
     ratio = seconds[(default, 0)] / baseline
     notes = [
@@ -140,7 +141,8 @@ def main() -> None:
         )
         + ".",
         "Workers: `convex_worker` processes started by `worker_pool`; the pool starts one with "
-        "the store and grows (to the count) only while a call has run for 50 ms.",
+        "the store and grows (to the count) only once a call has run longer than starting a "
+        "worker takes (at least 50 ms; 100 ms more for a worker's first call).",
         "Latency is the local backend's latency fault (added before it answers each client "
         "message); OpenRouter is a loopback server with none.",
     ]

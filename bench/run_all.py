@@ -20,6 +20,7 @@ from support.openrouter_server import describe_snapshot
 
 BENCHMARKS = (
     "bench_sync.py",
+    "bench_workers.py",
     "bench_mapping.py",
     "bench_cli_start.py",
     "bench_catalog.py",
@@ -39,6 +40,7 @@ Machine: {machine}
 python3 -m venv .venv && .venv/bin/pip install -e '.[dev]' && npm ci   # once
 .venv/bin/python bench/run_all.py # all of them, rewriting this file (a few minutes)
 .venv/bin/python bench/bench_sync.py         # one at a time; each prints its own table
+.venv/bin/python bench/bench_workers.py      # round trips by worker count, 0 to 200 ms
 .venv/bin/python bench/bench_mapping.py
 .venv/bin/python bench/bench_cli_start.py
 .venv/bin/python bench/bench_catalog.py

@@ -32,6 +32,10 @@ if TYPE_CHECKING:
 
 #: How long a caller waits for a busy worker, and a call must have run, before the pool grows.
 GROW_AFTER_S = 0.05
+#: How much longer a worker's first call may take before it counts as slow: the SDK connects
+#: in the background once its client exists, and the first call waits for that (80 ms here
+#: at 0 ms latency).
+FIRST_CALL_ALLOWANCE_S = 0.1
 #: How long a new worker may take to start (import the SDK, create its client).
 START_TIMEOUT_S = 30.0
 # The worker runs without `site` (-S: a faster start) and imports only this package and the
@@ -74,6 +78,7 @@ class _Worker:
     started_at: float = field(default_factory=time.monotonic)
     busy_since: float | None = None
     ready: bool = False
+    warm: bool = False  # it has answered a call
     stopped: bool = False
 
     def send(self, message: tuple[Any, ...]) -> None:
@@ -217,11 +222,17 @@ class WorkerPool:
         size = self._starting + sum(1 for worker in self._workers if worker.ready)
         if size >= self.max_workers or self._closed or self._start_failure is not None:
             return
-        in_flight = [w.busy_since for w in self._workers if w.busy_since is not None]
         # Slow means slower than starting a worker takes here and now (a busy machine starts
-        # them slowly and stalls fast calls too: growing then would only add to the load).
+        # them slowly and stalls fast calls too: growing then would only add to the load). A
+        # worker's first call also waits for its connection, which takes a while even nearby.
         slow_after = max(self._grow_after_s, self._start_s)
-        if not in_flight or time.monotonic() - min(in_flight) < slow_after:
+        now = time.monotonic()
+        in_flight = [w for w in self._workers if w.busy_since is not None]
+        if not any(
+            now - w.busy_since >= slow_after + (0 if w.warm else FIRST_CALL_ALLOWANCE_S)
+            for w in in_flight
+            if w.busy_since is not None
+        ):
             return
         wanted = len(in_flight) + self._waiting + self._expected
         if (missing := min(self.max_workers, wanted) - size) > 0:
@@ -326,6 +337,7 @@ class WorkerPool:
     def _release(self, worker: _Worker) -> None:
         with self._changed:
             worker.busy_since = None
+            worker.warm = True
             if worker in self._workers:
                 self._idle.append(worker)
             self._changed.notify_all()
