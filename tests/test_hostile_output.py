@@ -64,10 +64,11 @@ def mapped_row(api_id: str, name: str, description: str, price: str) -> dict[str
 
 def sync_report(api_id: str, text: str, list_synced: str, *, dry_run: bool) -> SyncReport:
     row = mapped_row(api_id, text, text, text)
+    # Every field listed whether or not `text` maps to a value (a text like "0" is a price),
+    # so the line count depends on the renderers alone.
     changes = tuple(
-        FieldChange(field, text, row[field])
+        FieldChange(field, text, row.get(field))
         for field in ("modelName", "description", "inputCostPer1MTokens", "contextWindow")
-        if field in row
     )
     planned: PlannedAction | None = "update" if dry_run else None
     return SyncReport(
