@@ -16,11 +16,20 @@ if TYPE_CHECKING:
     from sync_client.sync import SyncReport
 
 
+#: What a run says when a `recordSync` call was resent after a lost connection.
+RESENT_HISTORY_NOTE = (
+    "a history call was resent after a lost connection: the changes its first attempt "
+    "recorded for models already stored cannot be counted, so more may have been recorded"
+)
+
+
 @dataclass
 class AfterSync:
     """What ran after a sync: history recorded, stale models found (and deactivated)."""
 
     history_recorded: int | None = None
+    #: Why `history_recorded` may fall short of what was stored, when it may.
+    history_note: str | None = None
     history_error: str | None = None
     stale_error: str | None = None
     stale: list[StaleModel] = field(default_factory=list)

@@ -232,13 +232,17 @@ def sync(
 def _follow_up(
     report: SyncReport, store: ConvexStore, catalog: Catalog | None, options: SyncOptions
 ) -> AfterSync:
-    from sync_client.after_sync import follow_up_sync
+    from sync_client.after_sync import RESENT_HISTORY_NOTE, follow_up_sync
 
-    return follow_up_sync(
+    inserted = {result.api_id for result in report.results if result.action == "inserted"}
+    after = follow_up_sync(
         report,
         store,
-        record_history=store.record_history,
+        record_history=lambda entries: store.record_history(entries, new_ids=inserted),
         catalog_ids=None if catalog is None else set(catalog.ids()),
         deactivate_stale=options.deactivate_stale,
         deactivate_over_budget=options.deactivate_over_budget,
     )
+    if store.history_resent:
+        after.history_note = RESENT_HISTORY_NOTE
+    return after

@@ -502,6 +502,8 @@ def render_after_sync(after: AfterSync, dry_run: bool) -> tuple[str, list[str]]:
     notes: list[str] = []
     if after.history_recorded is not None:
         notes.append(f"history: {after.history_recorded} change(s) recorded")
+    if after.history_note is not None:
+        notes.append(f"note: {after.history_note}")
     if after.history_error is not None and after.history_error == after.stale_error:
         notes.append(f"warning: history and stale models were not checked: {after.stale_error}")
     else:
@@ -545,6 +547,8 @@ def after_sync_document(after: AfterSync) -> dict[str, Any]:
     document: dict[str, Any] = {"stale": stale_document(after.stale, after.deactivated)}
     if after.history_recorded is not None:
         document["historyRecorded"] = after.history_recorded
+    if after.history_note is not None:
+        document["historyNote"] = after.history_note
     if after.history_error is not None:
         document["historyError"] = after.history_error
     if after.stale_error is not None:

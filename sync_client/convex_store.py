@@ -15,7 +15,7 @@ model's own error, never sent.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal
@@ -148,6 +148,8 @@ class ConvexStore:
         # Whether the deployment has answered a call (it is reachable and took the key).
         self._answered = False
         self._secrets = secret_fragments(deploy_key)
+        #: A `recordSync` call was resent after a lost connection (see `record_history`).
+        self.history_resent = False
         self._pool: WorkerPool | None = WorkerPool(url, deploy_key, max_workers=workers)
         self._pool.expect(expected_calls)
         self._pool.start()  # the first worker starts while the caller does other work
@@ -239,14 +241,29 @@ class ConvexStore:
         row: ModelRow = self._mutation(SET_ACTIVE, {"apiIdentifier": api_id, "isActive": is_active})
         return row
 
-    def record_history(self, entries: Sequence[Mapping[str, object]]) -> int:
+    def record_history(
+        self, entries: Sequence[Mapping[str, object]], *, new_ids: Collection[str] = ()
+    ) -> int:
         """Record this sync's per-model values (in chunks within Convex's limits); returns how
-        many history rows were added."""
+        many history rows were added.
+
+        `new_ids` are the models this run inserted: their first entry is always news. Should
+        one come back "unchanged", the SDK resent the call after a lost connection and its
+        first attempt recorded the rows: those count, and `history_resent` says that other
+        rows that attempt added cannot be counted."""
         recorded = 0
         for indexes in self._chunks(entries):
             chunk = [dict(entry) for entry in entries[indexes.start : indexes.stop]]
             response = self._mutation(RECORD_HISTORY, {"entries": chunk})
             recorded += int(response["recorded"])
+            replayed = sum(
+                1
+                for result in response.get("results", ())
+                if result.get("status") == "unchanged" and result.get("apiIdentifier") in new_ids
+            )
+            if replayed:
+                recorded += replayed
+                self.history_resent = True
         return recorded
 
     def history(self, api_id: str | None = None, limit: int | None = None) -> list[dict[str, Any]]:

@@ -28,6 +28,7 @@ from sync_client.convex_store import (
 )
 from sync_client.convex_types import ModelRow
 from sync_client.errors import ConvexUnavailableError, ExitCode
+from sync_client.history import build_entries
 from sync_client.openrouter import Catalog, OpenRouterModel, parse_catalog
 from sync_client.settings import Secret
 from sync_client.sync import NOT_LISTED, SyncTarget, sync_models
@@ -399,3 +400,21 @@ def test_an_id_the_catalog_cannot_give_is_reported_not_listed_and_the_rest_land(
     assert [(r.api_id, r.error) for r in report.results if not r.ok] == [(ids[1], NOT_LISTED)]
     assert [r.api_id for r in report.results if r.ok] == [ids[0], *ids[2:]]
     assert store.calls == 1
+
+
+def test_history_resent_after_a_dropped_socket_still_counts_the_new_models(
+    backend: LocalBackend,
+) -> None:
+    catalog = first(NEW_SNAPSHOT, 30)
+    with open_store(backend) as store:
+        report = catalog_sync(backend, catalog)
+        entries = build_entries(report.results, store.list_models(synced_only=True))
+        new_ids = {r.api_id for r in report.results if r.action == "inserted"}
+        backend.set_faults(drop_after_messages=1)  # recordSync commits, unanswered: resent
+        recorded = store.record_history(entries, new_ids=new_ids)
+        stored = store.history(limit=1000)
+        resent = store.history_resent
+    assert backend.stats()["connections"] >= 2  # it reconnected
+    assert len(new_ids) == len(stored) == 30
+    assert recorded == len(stored)  # the replay recorded nothing; its first attempt did
+    assert resent
