@@ -46,9 +46,13 @@ class ProgressBar:
             TextColumn,
             TimeElapsedColumn,
         )
+        from rich.table import Column
 
         self._progress: Progress = Progress(
-            TextColumn("{task.description}", markup=False),  # model ids hold `[`, not markup
+            # Model ids hold `[`, not markup. A description rich measures as zero cells wide (a
+            # lone emoji modifier, an unassigned code point) would get a zero-width column and
+            # vanish: the column is at least one cell wide.
+            TextColumn("{task.description}", markup=False, table_column=Column(min_width=1)),
             BarColumn(),
             MofNCompleteColumn(),
             TimeElapsedColumn(),

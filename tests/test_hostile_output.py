@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager, redirect_stderr, redirect_stdout
 from typing import Any
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from support.hostile_text import hostile_text, raw_controls
 
@@ -211,6 +211,8 @@ def _in_wide_terminal(draw: Callable[[io.StringIO], None]) -> str:
 
 
 @given(current=hostile_text)
+@example(current="\U0001f3fb")  # rich measures these as zero cells wide
+@example(current="\U000e0000")
 @settings(max_examples=40, deadline=None)
 def test_the_progress_bar_shows_the_model_escaped_and_markup_as_typed(current: str) -> None:
     def draw(stream: io.StringIO) -> None:
