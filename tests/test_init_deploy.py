@@ -22,10 +22,10 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
+from support.convex_admin import AdminClient
 from support.convex_cli import convex_project, deploy
-from support.local_backend import REPO_ROOT, LocalBackend, start_local_backend
+from support.local_backend import REPO_ROOT, start_local_backend
 from support.openrouter_server import OpenRouterServer
 
 ORIGINAL_APP = REPO_ROOT / "tests" / "fixtures" / "original_app" / "convex"
@@ -136,27 +136,6 @@ def extended_app(folder: Path) -> tuple[Path, list[dict[str, Any]]]:
     return folder, rows
 
 
-class Admin:
-    """The backend's HTTP API as an admin (independent of sync_client)."""
-
-    def __init__(self, backend: LocalBackend) -> None:
-        self._http = httpx.Client(
-            base_url=backend.url, headers={"Authorization": f"Convex {ADMIN_KEY}"}, timeout=20.0
-        )
-
-    def call(self, kind: str, path: str, args: Mapping[str, Any]) -> Any:
-        response = self._http.post(
-            f"/api/{kind}", json={"path": path, "args": dict(args), "format": "json"}
-        )
-        response.raise_for_status()
-        body: dict[str, Any] = response.json()
-        assert body["status"] == "success", body
-        return body["value"]
-
-    def close(self) -> None:
-        self._http.close()
-
-
 def sync_models(
     args: Sequence[str], cwd: Path, env: Mapping[str, str]
 ) -> subprocess.CompletedProcess[str]:
@@ -199,7 +178,7 @@ def test_init_then_deploy_then_sync_keeps_the_apps_data(
     empty.mkdir()
     with contextlib.ExitStack() as stack:
         backend = stack.enter_context(start_local_backend(functions_dir=empty, admin_key=ADMIN_KEY))
-        admin = Admin(backend)
+        admin = AdminClient(backend)
         stack.callback(admin.close)
         first = deploy(root, backend)
         assert first.returncode == 0, first.stdout + first.stderr

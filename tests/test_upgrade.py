@@ -20,7 +20,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import httpx
+from support.convex_admin import AdminClient
 from support.convex_cli import convex_project, deploy
 from support.env_fixtures import clean_environment
 from support.expected_rows import expected_row
@@ -159,33 +159,6 @@ HAND_MADE = [
 # --- the deployment ---------------------------------------------------------------------------
 
 
-class Deployment:
-    """The backend's HTTP API as an admin client uses it (independent of sync_client)."""
-
-    def __init__(self, backend: LocalBackend) -> None:
-        self.url = backend.url
-        self._http = httpx.Client(
-            base_url=backend.url, headers={"Authorization": f"Convex {ADMIN_KEY}"}, timeout=20.0
-        )
-
-    def call(self, kind: str, path: str, args: Mapping[str, Any]) -> Any:
-        response = self._http.post(
-            f"/api/{kind}", json={"path": path, "args": dict(args), "format": "json"}
-        )
-        response.raise_for_status()
-        body: dict[str, Any] = response.json()
-        assert body["status"] == "success", body
-        return body["value"]
-
-    def rows(self) -> list[dict[str, Any]]:
-        """Every aiModels document, oldest first (this project's `queries/aiModels:list`)."""
-        rows: list[dict[str, Any]] = self.call("query", "queries/aiModels:list", {})
-        return rows
-
-    def close(self) -> None:
-        self._http.close()
-
-
 def deploy_app(backend: LocalBackend, functions_dir: Path, project_dir: Path) -> None:
     """`npx convex deploy -y` of `functions_dir` (as a Convex app's `convex/`) into `backend`."""
     pushed = deploy(convex_project(project_dir, functions_dir), backend)
@@ -194,7 +167,7 @@ def deploy_app(backend: LocalBackend, functions_dir: Path, project_dir: Path) ->
 
 def write_original_rows(backend: LocalBackend) -> None:
     """The old sync's runs and a person's edits, through the original app's own functions."""
-    deployment = Deployment(backend)
+    deployment = AdminClient(backend)
     try:
         saved = {
             api_id: deployment.call(
@@ -286,7 +259,7 @@ def test_one_sync_converges_the_original_syncs_rows(
         deploy_app(deployment, ORIGINAL_APP, tmp_path / "original-app")
         write_original_rows(deployment)
         deploy_app(deployment, REPO_ROOT / "convex", tmp_path / "this-project")
-        database = Deployment(deployment)
+        database = AdminClient(deployment)
         stack.callback(database.close)
         before = by_id(database.rows())
 
